@@ -1,0 +1,193 @@
+// The native partition format: a safetensors file (8-byte little-endian header length, JSON header,
+// raw little-endian tensor data). Python reads it with `safetensors.numpy.load_file`. We pad the header so
+// the data section starts 8-byte aligned, which lets the reader hand out typed-array views without copying.
+import { DataError } from '../errors.js';
+import { IMAGE_SIZE, N_BANDS } from './manifest.js';
+
+/** One partition in memory. Arrays are row-major; `image` is [N,5,32,32] in band order u,g,r,i,z. */
+export interface Partition {
+  count: number;
+  image: Float32Array;
+  magnitude: Float32Array;
+  /** Spectroscopic redshift; absent for unlabelled data. */
+  redshift?: Float32Array;
+  /** SDSS object ids (64-bit). */
+  objectId: BigInt64Array;
+}
+
+export const PIXELS_PER_SAMPLE = N_BANDS * IMAGE_SIZE * IMAGE_SIZE;
+export const PARTITION_FORMAT = 'cai-partition';
+/** Refuse headers larger than this before parsing them (a real header is a few hundred bytes). */
+export const MAX_HEADER_BYTES = 1 << 20;
+
+type TensorName = 'image' | 'magnitude' | 'redshift' | 'object_id';
+const DTYPE: Record<TensorName, 'F32' | 'I64'> = { image: 'F32', magnitude: 'F32', redshift: 'F32', object_id: 'I64' };
+const ITEM_BYTES = { F32: 4, I64: 8 } as const;
+
+function perSampleShape(name: TensorName): number[] {
+  switch (name) {
+    case 'image':
+      return [N_BANDS, IMAGE_SIZE, IMAGE_SIZE];
+    case 'magnitude':
+      return [N_BANDS];
+    default:
+      return [];
+  }
+}
+
+/** Serialize a partition to safetensors bytes. */
+export function encodePartition(p: Partition, metadata: Record<string, string> = {}): Uint8Array {
+  checkLengths(p, '(in memory)');
+  const tensors: [TensorName, ArrayBufferView][] = [
+    ['image', p.image],
+    ['magnitude', p.magnitude],
+  ];
+  if (p.redshift) tensors.push(['redshift', p.redshift]);
+  tensors.push(['object_id', p.objectId]);
+
+  const header: Record<string, unknown> = { __metadata__: { format: PARTITION_FORMAT, version: '1', ...metadata } };
+  // Order data by descending alignment need so every tensor stays naturally aligned: int64 first.
+  const ordered = [...tensors].sort((a, b) => ITEM_BYTES[DTYPE[b[0]]] - ITEM_BYTES[DTYPE[a[0]]]);
+  let offset = 0;
+  for (const [name, arr] of ordered) {
+    header[name] = { dtype: DTYPE[name], shape: [p.count, ...perSampleShape(name)], data_offsets: [offset, offset + arr.byteLength] };
+    offset += arr.byteLength;
+  }
+  let json = JSON.stringify(header);
+  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
+  json += ' '.repeat(pad);
+  const headerBytes = Buffer.from(json, 'utf8');
+  const out = new Uint8Array(8 + headerBytes.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
+  out.set(headerBytes, 8);
+  let pos = 8 + headerBytes.length;
+  for (const [, arr] of ordered) {
+    out.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), pos);
+    pos += arr.byteLength;
+  }
+  return out;
+}
+
+interface HeaderEntry {
+  dtype: string;
+  shape: number[];
+  data_offsets: [number, number];
+}
+
+/**
+ * Parse safetensors bytes into a partition. Every size in the header is checked against the file before
+ * any view is made, so a hostile header cannot make us allocate or read out of bounds.
+ * Views alias `bytes` when aligned (zero-copy); otherwise the tensor is copied once.
+ */
+export function decodePartition(bytes: Uint8Array, file: string): Partition {
+  if (bytes.byteLength < 8) throw new DataError(file, `truncated: ${bytes.byteLength} bytes is too short for a safetensors header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerLen = dv.getBigUint64(0, true);
+  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new DataError(file, `safetensors header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (headerLen > BigInt(bytes.byteLength - 8)) throw new DataError(file, `truncated: header says ${headerLen} bytes but the file has ${bytes.byteLength - 8} after the length`);
+  const hl = Number(headerLen);
+  let header: Record<string, unknown>;
+  try {
+    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, hl).toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new DataError(file, 'corrupt safetensors header (not valid JSON)');
+  }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new DataError(file, 'corrupt safetensors header (not an object)');
+  const dataStart = 8 + hl;
+  const dataLen = bytes.byteLength - dataStart;
+
+  const entry = (name: TensorName, required: boolean): HeaderEntry | undefined => {
+    const e = header[name] as HeaderEntry | undefined;
+    if (e === undefined) {
+      if (required) throw new DataError(file, `missing tensor "${name}"`);
+      return undefined;
+    }
+    if (typeof e !== 'object' || e === null || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
+      throw new DataError(file, `tensor "${name}" has a malformed header entry`);
+    if (e.dtype !== DTYPE[name]) throw new DataError(file, `tensor "${name}" has dtype ${String(e.dtype)}, expected ${DTYPE[name]}`);
+    return e;
+  };
+  const img = entry('image', true)!;
+  const count = img.shape[0];
+  if (!Number.isSafeInteger(count) || count < 0) throw new DataError(file, `tensor "image" has an invalid sample count ${String(count)}`);
+
+  const view = <T extends Float32Array | BigInt64Array>(name: TensorName, e: HeaderEntry, Ctor: { new (b: ArrayBufferLike, o: number, l: number): T; new (l: number): T; BYTES_PER_ELEMENT: number }): T => {
+    const want = [count, ...perSampleShape(name)];
+    if (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))
+      throw new DataError(file, `tensor "${name}" has shape [${e.shape.join(',')}], expected [${want.join(',')}]`);
+    const [begin, end] = e.data_offsets;
+    const n = want.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin)
+      throw new DataError(file, `tensor "${name}" has invalid data offsets`);
+    if (end - begin !== n * Ctor.BYTES_PER_ELEMENT)
+      throw new DataError(file, `tensor "${name}" occupies ${end - begin} bytes but its shape needs ${n * Ctor.BYTES_PER_ELEMENT}`);
+    if (end > dataLen) throw new DataError(file, `truncated: tensor "${name}" ends at byte ${end} of a ${dataLen}-byte data section`);
+    const abs = bytes.byteOffset + dataStart + begin;
+    if (abs % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer, abs, n);
+    const copy = new Ctor(n);
+    new Uint8Array(copy.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    return copy;
+  };
+
+  const image = view('image', img, Float32Array);
+  const magnitude = view('magnitude', entry('magnitude', true)!, Float32Array);
+  const rz = entry('redshift', false);
+  const redshift = rz ? view('redshift', rz, Float32Array) : undefined;
+  const objectId = view('object_id', entry('object_id', true)!, BigInt64Array);
+  return { count, image, magnitude, redshift, objectId };
+}
+
+function checkLengths(p: Partition, file: string): void {
+  const n = p.count;
+  if (p.image.length !== n * PIXELS_PER_SAMPLE) throw new DataError(file, `image holds ${p.image.length} values, expected ${n}x${PIXELS_PER_SAMPLE}`);
+  if (p.magnitude.length !== n * N_BANDS) throw new DataError(file, `magnitude holds ${p.magnitude.length} values, expected ${n}x${N_BANDS}`);
+  if (p.redshift && p.redshift.length !== n) throw new DataError(file, `redshift holds ${p.redshift.length} values, expected ${n}`);
+  if (p.objectId.length !== n) throw new DataError(file, `object_id holds ${p.objectId.length} values, expected ${n}`);
+}
+
+/** Throw a DataError naming the first non-finite value, if any. */
+export function checkFinite(p: Partition, file: string): void {
+  const scan = (name: string, a: Float32Array, per: number): void => {
+    for (let i = 0; i < a.length; i++) {
+      const v = a[i]!;
+      // v - v is NaN for both NaN and ±Infinity: one comparison per value on the hot path.
+      if (v - v !== 0) throw new DataError(file, `non-finite ${name} value ${v} in sample ${Math.floor(i / per)}`);
+    }
+  };
+  scan('image', p.image, PIXELS_PER_SAMPLE);
+  scan('magnitude', p.magnitude, N_BANDS);
+  if (p.redshift) scan('redshift', p.redshift, 1);
+}
+
+/** Samples [start, end) of a partition as views (no copy). */
+export function slicePartition(p: Partition, start: number, end: number): Partition {
+  return {
+    count: end - start,
+    image: p.image.subarray(start * PIXELS_PER_SAMPLE, end * PIXELS_PER_SAMPLE),
+    magnitude: p.magnitude.subarray(start * N_BANDS, end * N_BANDS),
+    redshift: p.redshift?.subarray(start, end),
+    objectId: p.objectId.subarray(start, end),
+  };
+}
+
+/** Concatenate partitions (copies). All must agree on having redshifts. */
+export function concatPartitions(parts: Partition[]): Partition {
+  const count = parts.reduce((s, p) => s + p.count, 0);
+  const labelled = parts.length > 0 && parts.every((p) => p.redshift);
+  const out: Partition = {
+    count,
+    image: new Float32Array(count * PIXELS_PER_SAMPLE),
+    magnitude: new Float32Array(count * N_BANDS),
+    redshift: labelled ? new Float32Array(count) : undefined,
+    objectId: new BigInt64Array(count),
+  };
+  let at = 0;
+  for (const p of parts) {
+    out.image.set(p.image, at * PIXELS_PER_SAMPLE);
+    out.magnitude.set(p.magnitude, at * N_BANDS);
+    if (out.redshift) out.redshift.set(p.redshift!, at);
+    out.objectId.set(p.objectId, at);
+    at += p.count;
+  }
+  return out;
+}
