@@ -7,6 +7,7 @@ import { register as registerInfer } from './commands/infer.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerFmi } from './commands/fmi.js';
 import { register as registerBench } from './commands/bench.js';
+import { register as registerReport } from './commands/report.js';
 import { ExitCode } from '../errors.js';
 
 const program = new Command();
@@ -23,6 +24,7 @@ registerInfer(program);
 registerRun(program);
 registerFmi(program);
 registerBench(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

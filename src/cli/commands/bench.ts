@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerWorkflowBench } from './bench-workflow.js';
 
-export function register(_program: Command): void {
-  // commands of this group are added here
+export function register(program: Command): void {
+  const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
+  registerWorkflowBench(bench);
 }

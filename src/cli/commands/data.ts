@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerImport } from './data-import.js';
 
-export function register(_program: Command): void {
-  // commands of this group are added here
+export function register(program: Command): void {
+  const data = program.command('data').description('synthesize, import, inspect and repartition data sets');
+  registerImport(data);
 }

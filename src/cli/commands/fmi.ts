@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
+import { registerFmiBench } from './fmi-bench.js';
 
-export function register(_program: Command): void {
-  // commands of this group are added here
+export function register(program: Command): void {
+  const fmi = program.command('fmi').description('FMI: MPI-style messaging between function instances');
+  registerFmiBench(fmi);
 }
