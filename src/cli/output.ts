@@ -1,4 +1,5 @@
 // Shared CLI plumbing: JSON vs human output, progress on stderr (only on a TTY), one-line errors.
+import { InvalidArgumentError } from 'commander';
 import { CaiError, exitCodeOf, oneLine } from '../errors.js';
 
 export interface OutputOptions {
@@ -51,7 +52,8 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<void> | 
 export function parseIntOption(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isSafeInteger(n)) throw new CaiError(`--${name} must be an integer, got "${v}"`, 2);
+    // commander turns InvalidArgumentError into a usage message and exit code 2.
+    if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`--${name} must be an integer, got "${v}"`);
     return n;
   };
 }
@@ -59,7 +61,7 @@ export function parseIntOption(name: string) {
 export function parseNumberOption(name: string) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isFinite(n)) throw new CaiError(`--${name} must be a number, got "${v}"`, 2);
+    if (!Number.isFinite(n)) throw new InvalidArgumentError(`--${name} must be a number, got "${v}"`);
     return n;
   };
 }

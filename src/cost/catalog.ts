@@ -1,0 +1,119 @@
+// The price catalog: a dated, editable JSON file of cloud prices, each with its unit and source.
+// Parsing takes text and a name for messages; only loadCatalog touches the file system.
+import { readFile, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { DataError } from '../errors.js';
+
+/** The catalog shipped with the package (catalog/aws-prices.json at the package root). */
+export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../catalog/aws-prices.json', import.meta.url));
+/** A real catalog is a few KB; refuse anything far larger before reading it. */
+export const MAX_CATALOG_BYTES = 1 << 20;
+
+const price = z.number().finite().nonnegative();
+
+const tierSchema = z
+  .object({
+    /** Upper bound of the tier in the entry's usage unit (GB-s, GB-h, GB-month); null = no bound. */
+    upTo: z.number().finite().positive().nullable(),
+    value: price,
+  })
+  .strict();
+
+export const priceEntrySchema = z
+  .object({
+    value: price,
+    unit: z.string().min(1).max(64),
+    source: z.string().min(1).max(500),
+    note: z.string().max(1000).optional(),
+    tiers: z.array(tierSchema).min(1).max(16).optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    if (!e.tiers) return;
+    for (let i = 1; i < e.tiers.length; i++) {
+      const prev = e.tiers[i - 1].upTo;
+      const cur = e.tiers[i].upTo;
+      if (prev === null || (cur !== null && cur <= prev)) {
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['tiers', i], message: 'tiers must have increasing upTo, only the last may be null' });
+      }
+    }
+  });
+
+export const catalogSchema = z
+  .object({
+    format: z.literal('cai-price-catalog'),
+    version: z.literal(1),
+    date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD'),
+    currency: z.string().regex(/^[A-Z]{3}$/, 'currency must be a 3-letter code such as USD'),
+    region: z.string().min(1).max(64),
+    note: z.string().max(4000).optional(),
+    entries: z.record(z.string().regex(/^[a-z0-9][a-z0-9_.-]*$/, 'entry ids are lower-case words joined by . _ -'), priceEntrySchema),
+  })
+  .strict();
+
+export type PriceEntry = z.infer<typeof priceEntrySchema>;
+export type PriceCatalog = z.infer<typeof catalogSchema> & { /** where it was read from */ file: string };
+
+/** Parse catalog text; any problem becomes one DataError line naming `file` and the first offending field. */
+export function parseCatalog(text: string, file: string): PriceCatalog {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new DataError(file, `not valid JSON (${(err as Error).message})`);
+  }
+  const parsed = catalogSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue.path.length ? issue.path.join('.') : '(top level)';
+    throw new DataError(file, `invalid price catalog at ${where}: ${issue.message}`);
+  }
+  return { ...parsed.data, file };
+}
+
+/** Read and validate a catalog; the shipped one when `path` is not given. */
+export async function loadCatalog(path: string = DEFAULT_CATALOG_PATH): Promise<PriceCatalog> {
+  let size: number;
+  try {
+    size = (await stat(path)).size;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new DataError(path, code === 'ENOENT' ? 'price catalog not found' : `cannot read price catalog (${code ?? 'error'})`);
+  }
+  if (size > MAX_CATALOG_BYTES) throw new DataError(path, `price catalog is ${size} bytes, more than the ${MAX_CATALOG_BYTES} allowed`);
+  return parseCatalog(await readFile(path, 'utf8'), path);
+}
+
+/** One entry, or a DataError naming the catalog and the missing id. */
+export function entryOf(catalog: PriceCatalog, id: string): PriceEntry {
+  const e = Object.hasOwn(catalog.entries, id) ? catalog.entries[id] : undefined;
+  if (!e) throw new DataError(catalog.file, `price catalog has no entry "${id}"`);
+  return e;
+}
+
+/** The value of one entry, checking its unit so that an edited catalog cannot silently change meaning. */
+export function priceOf(catalog: PriceCatalog, id: string, expectUnit?: string): number {
+  const e = entryOf(catalog, id);
+  if (expectUnit !== undefined && e.unit !== expectUnit) {
+    throw new DataError(catalog.file, `entry "${id}" has unit "${e.unit}", expected "${expectUnit}"`);
+  }
+  return e.value;
+}
+
+/**
+ * Cost of `usage` units under a tiered price (tiers are per month; usage is assumed to be the month's first).
+ * Without tiers it is usage x value.
+ */
+export function tieredCost(entry: PriceEntry, usage: number): number {
+  if (!entry.tiers) return usage * entry.value;
+  let cost = 0;
+  let floor = 0;
+  for (const t of entry.tiers) {
+    const ceiling = t.upTo ?? Infinity;
+    if (usage <= floor) break;
+    cost += (Math.min(usage, ceiling) - floor) * t.value;
+    floor = ceiling;
+  }
+  return cost;
+}

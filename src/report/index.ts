@@ -1,0 +1,5 @@
+// Run reports: plots (SVG, PNG) and the self-contained HTML page.
+export { writeRunReport, writeFileAtomic, type RunReportArgs, type RunReportFiles, type PlotInfo } from './run-report.js';
+export { renderReportHtml, type ReportPage, type HtmlPlot, type HtmlRank } from './html.js';
+export { scatterPlot, residualPlot, histogramPlot, timelinePlot, timelineSegments, renderSvg, svgToPng, DEFAULT_MAX_POINTS, type PlotSpec, type RankTimes } from './plots.js';
+export { loadRunDir, type LoadedRun } from './load-run.js';
