@@ -1,5 +1,255 @@
-import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { InvalidArgumentError, type Command } from 'commander';
+import { ModelError, UsageError } from '../../errors.js';
+import { Progress, action, emit } from '../output.js';
+import type { Normalization } from '../../model/astromae.js';
+import type { ModelInfo } from '../../model/inspect.js';
 
-export function register(_program: Command): void {
-  // commands of this group are added here
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0');
+  return n;
+}
+
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
+  return n;
+}
+
+function positiveNumber(v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
+  return n;
+}
+
+interface BuildFlags {
+  out: string;
+  weights?: string;
+  normalization?: string;
+  seed: number;
+  uncalibrated?: boolean;
+  trainSamples: number;
+  heldOutSamples: number;
+  dataSeed: number;
+  ridge: number;
+  threads?: number;
+  saveWeights?: string;
+  json?: boolean;
+}
+
+interface BuildResult {
+  out: string;
+  bytes: number;
+  source: 'weights' | 'seeded' | 'calibrated';
+  weights?: string;
+  seed?: number;
+  parameters: number;
+  flopsPerSample: number;
+  calibration?: unknown;
+  savedWeights?: string;
+  seconds: number;
+}
+
+async function readNormalization(path: string): Promise<Normalization> {
+  const { checkNormalization } = await import('../../model/astromae.js');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new UsageError(`--normalization: cannot read ${path}`);
+  }
+  try {
+    const n = JSON.parse(text) as Normalization;
+    checkNormalization(n, path);
+    return n;
+  } catch (err) {
+    throw new UsageError(`--normalization: ${err instanceof SyntaxError ? `${path}: not valid JSON` : (err as Error).message}`);
+  }
+}
+
+const fmtFlops = (f: number): string => `${(f / 1e9).toFixed(3)} GFLOP`;
+const fmtParams = (p: number): string => `${(p / 1e6).toFixed(2)} M`;
+const fmtShape = (s: (number | string | null)[] | null): string => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '(unknown)');
+
+function inspectText(i: ModelInfo): string {
+  const lines = [
+    `${i.file}`,
+    `  format      ONNX IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}`,
+    `  producer    ${i.producer || '(none)'}`,
+    `  size        ${(i.bytes / 1e6).toFixed(1)} MB, ${i.nodes} nodes`,
+    `  parameters  ${i.parameters.toLocaleString('en-US')} (${fmtParams(i.parameters)})`,
+    `  FLOPs       ${fmtFlops(i.flopsPerSample)} per sample (2 x MACs of Conv/Gemm/MatMul)${i.unresolved.length ? `, lower bound: ${i.unresolved.length} nodes not sized` : ''}`,
+    '  inputs',
+    ...i.inputs.map((t) => `    ${t.name.padEnd(12)} ${t.dtype.padEnd(8)} ${fmtShape(t.shape)}`),
+    '  outputs',
+    ...i.outputs.map((t) => `    ${t.name.padEnd(12)} ${t.dtype.padEnd(8)} ${fmtShape(t.shape)}`),
+  ];
+  const meta = Object.entries(i.metadata);
+  if (meta.length) {
+    lines.push('  metadata');
+    for (const [k, v] of meta) lines.push(`    ${k}: ${v.length > 400 ? v.slice(0, 400) + '…' : v}`);
+  }
+  return lines.join('\n');
+}
+
+export function register(program: Command): void {
+  const model = program.command('model').description('build, calibrate and inspect the AstroMAE ONNX model');
+
+  model
+    .command('build')
+    .description('build the AstroMAE ONNX model: calibrated on synthetic galaxies (default), seeded, or from trained weights')
+    .option('--out <file>', 'output ONNX file', 'astromae.onnx')
+    .option('--weights <file>', 'trained weights (safetensors, PyTorch state_dict names; see docs/model.md)')
+    .option('--normalization <file>', 'JSON input normalization for --weights (default: from the weights file metadata, else none)')
+    .option('--seed <n>', 'seed of the random initial weights', nonNegativeInt, 0)
+    .option('--uncalibrated', 'seeded weights only: skip calibration')
+    .option('--train-samples <n>', 'synthetic training galaxies for calibration', positiveInt, 4096)
+    .option('--held-out-samples <n>', 'synthetic held-out galaxies for the reported metrics', positiveInt, 2048)
+    .option('--data-seed <n>', 'seed of the synthetic training set (held-out uses the next seed)', nonNegativeInt, 1000)
+    .option('--ridge <x>', 'ridge penalty, relative to the mean diagonal of the Gram matrix', positiveNumber, 0.01)
+    .option('--threads <n>', 'onnxruntime threads (default: every core)', positiveInt)
+    .option('--save-weights <file>', 'also write the weights used (calibrated ones included) as safetensors')
+    .option('--json', 'print the build report as JSON')
+    .addHelpText(
+      'after',
+      `
+Without --weights the model gets seeded PyTorch-style initial weights and is then calibrated on synthetic
+galaxies (input normalization, BatchNorm statistics, ridge-fitted head); held-out accuracy is printed and
+stored in the model's metadata. With --weights the given weights are used as they are.
+
+Examples:
+  cai model build --out build/models/astromae.onnx
+  cai model build --uncalibrated --seed 7 --out random.onnx
+  cai model build --weights astromae.safetensors --normalization norm.json --out trained.onnx --json
+
+Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tensor are named).`,
+    )
+    .action(
+      action(async (flags: BuildFlags) => {
+        const started = performance.now();
+        if (flags.weights && flags.uncalibrated) throw new UsageError('--uncalibrated applies to seeded weights; --weights are used as given');
+        if (flags.normalization && !flags.weights) throw new UsageError('--normalization applies to --weights; seeded models get fitted or no normalization');
+        const { buildAstroMAEOnnx, writeModel } = await import('../../model/astromae.js');
+        const { inspectModelBytes } = await import('../../model/inspect.js');
+        const { readWeightsFile, encodeWeights, NORMALIZATION_METADATA_KEY } = await import('../../model/weights-file.js');
+        const progress = new Progress(flags);
+        let bytes: Uint8Array;
+        let result: Omit<BuildResult, 'bytes' | 'parameters' | 'flopsPerSample' | 'seconds'>;
+        let weightsToSave: Map<string, Float32Array> | undefined;
+        let normalizationToSave: Normalization | undefined;
+        try {
+          if (flags.weights) {
+            progress.update(`reading ${flags.weights}`, true);
+            const file = await readWeightsFile(flags.weights);
+            const normalization = flags.normalization ? await readNormalization(flags.normalization) : file.normalization;
+            bytes = buildAstroMAEOnnx({ weights: file.weights, normalization, metadata: { weightsFile: flags.weights.split('/').pop()! } });
+            result = { out: flags.out, source: 'weights', weights: flags.weights };
+            weightsToSave = file.weights;
+            normalizationToSave = normalization;
+          } else if (flags.uncalibrated) {
+            progress.update('building seeded model', true);
+            const { seededWeights } = await import('../../model/params.js');
+            weightsToSave = seededWeights(flags.seed);
+            bytes = buildAstroMAEOnnx({ weights: weightsToSave, metadata: { weights: 'seeded', seed: String(flags.seed) } });
+            result = { out: flags.out, source: 'seeded', seed: flags.seed };
+          } else {
+            const { calibrateAstroMAE } = await import('../../model/calibrate.js');
+            const model = await calibrateAstroMAE({
+              seed: flags.seed,
+              trainSamples: flags.trainSamples,
+              heldOutSamples: flags.heldOutSamples,
+              dataSeed: flags.dataSeed,
+              ridge: flags.ridge,
+              threads: flags.threads,
+              onProgress: (stage, detail) => progress.update(`${stage}: ${detail}`),
+            });
+            bytes = model.bytes;
+            result = { out: flags.out, source: 'calibrated', seed: flags.seed, calibration: model.report };
+            weightsToSave = model.weights;
+            normalizationToSave = model.normalization;
+          }
+          progress.update(`writing ${flags.out}`, true);
+          await writeModel(flags.out, bytes);
+          if (flags.saveWeights) {
+            const meta: Record<string, string> = normalizationToSave ? { [NORMALIZATION_METADATA_KEY]: JSON.stringify(normalizationToSave) } : {};
+            await writeModel(flags.saveWeights, encodeWeights(weightsToSave, meta));
+          }
+        } finally {
+          progress.done();
+        }
+        const info = inspectModelBytes(bytes, flags.out);
+        const report: BuildResult = {
+          ...result,
+          bytes: bytes.byteLength,
+          parameters: info.parameters,
+          flopsPerSample: info.flopsPerSample,
+          ...(flags.saveWeights ? { savedWeights: flags.saveWeights } : {}),
+          seconds: (performance.now() - started) / 1000,
+        };
+        emit(flags, report, () => {
+          const lines = [`wrote ${report.out} (${(report.bytes / 1e6).toFixed(1)} MB, ${fmtParams(report.parameters)} parameters, ${fmtFlops(report.flopsPerSample)}/sample) in ${report.seconds.toFixed(1)} s`];
+          if (result.source === 'calibrated') {
+            const c = (result.calibration as { heldOut: { count: number; sigmaNmad: number; outlierRate: number; biasMean: number }; seconds: Record<string, number> });
+            const h = c.heldOut;
+            lines.push(`held-out (${h.count} synthetic galaxies): sigma_NMAD ${h.sigmaNmad.toFixed(4)}, outliers ${(100 * h.outlierRate).toFixed(2)}%, bias ${h.biasMean.toFixed(4)}`);
+            lines.push(`stages: ${Object.entries(c.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}`);
+          } else if (result.source === 'seeded') lines.push(`seeded weights (seed ${flags.seed}), not calibrated: outputs are not meaningful redshifts`);
+          if (report.savedWeights) lines.push(`weights saved to ${report.savedWeights}`);
+          return lines.join('\n');
+        });
+      }),
+    );
+
+  model
+    .command('inspect')
+    .description('describe an ONNX model: inputs/outputs, opset, parameters, FLOPs per sample, metadata')
+    .argument('<file>', 'ONNX model file')
+    .option('--json', 'print the description as JSON')
+    .addHelpText(
+      'after',
+      `
+FLOPs are counted from the graph itself (shape inference with one sample): 2 per multiply-accumulate of
+Conv, Gemm and MatMul. Parameters are the elements of floating-point initializers.
+
+Examples:
+  cai model inspect build/models/astromae-calibrated.onnx
+  cai model inspect model.onnx --json
+
+Exit codes: 4 a missing file or a file that is not an ONNX model.`,
+    )
+    .action(
+      action(async (file: string, flags: { json?: boolean }) => {
+        const { inspectModelFile } = await import('../../model/inspect.js');
+        const info = await inspectModelFile(file);
+        emit(flags, info, () => inspectText(info));
+      }),
+    );
+
+  model
+    .command('builtin')
+    .description('print the path of the calibrated built-in model, building it into the cache first if needed')
+    .option('--json', 'print {"path": ...} as JSON')
+    .option('--rebuild', 'rebuild even if a current cached model exists')
+    .addHelpText('after', '\nThe cache is build/models/astromae-calibrated.onnx under the working directory, or $CAI_BUILTIN_MODEL.\n')
+    .action(
+      action(async (flags: { json?: boolean; rebuild?: boolean }) => {
+        const { ensureBuiltinModel, builtinModelPath } = await import('../../model/builtin.js');
+        const path = builtinModelPath();
+        if (flags.rebuild) {
+          const { rm } = await import('node:fs/promises');
+          await rm(path, { force: true });
+        }
+        const progress = new Progress(flags);
+        try {
+          await ensureBuiltinModel(path, { onProgress: (stage, detail) => progress.update(`${stage}: ${detail}`) });
+        } catch (err) {
+          if (err instanceof ModelError) throw err;
+          throw new ModelError(path, `building the built-in model failed: ${(err as Error).message}`);
+        } finally {
+          progress.done();
+        }
+        emit(flags, { path }, () => path);
+      }),
+    );
 }

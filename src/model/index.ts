@@ -1,0 +1,21 @@
+// The model part's public API.
+export {
+  buildAstroMAEOnnx,
+  buildAstroMAEGraph,
+  serializeAstroMAE,
+  writeModel,
+  ensureBuiltinModel,
+  checkNormalization,
+  IDENTITY_NORMALIZATION,
+  INPUT_IMAGE,
+  INPUT_MAGNITUDE,
+  OUTPUT_REDSHIFT,
+  type BuildOptions,
+  type Normalization,
+} from './astromae.js';
+export { ARCH, paramSpecs, seededWeights, checkWeights, parameterCount, type ParamSpec, type Weights } from './params.js';
+export { encodeWeights, decodeWeights, readWeightsFile, NORMALIZATION_METADATA_KEY, type WeightsFile } from './weights-file.js';
+export { calibrateAstroMAE, type CalibrationOptions, type CalibrationReport, type CalibratedModel } from './calibrate.js';
+export { builtinModelPath, BUILTIN_KEY } from './builtin.js';
+export { inspectModelBytes, inspectModelFile, checkRedshiftContract, type ModelInfo, type TensorInfo } from './inspect.js';
+export { analyseGraph, type GraphAnalysis } from './onnx/analysis.js';
