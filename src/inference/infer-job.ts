@@ -1,0 +1,113 @@
+// One inference job on this machine: a data set in, predictions.csv and metrics.json out. The outputs are
+// written to temp names and renamed only after every partition succeeded, metrics.json last, so a failed
+// job never leaves a file that looks complete.
+import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { openLocalDataset } from '../data/dataset.js';
+import { InferenceEngine, inferPartitions, type InferenceResult } from './engine.js';
+import { accuracyMetrics, caiFields, peakRssBytes, performanceMetrics, type AccuracyMetrics, type PerformanceMetrics } from './metrics.js';
+import { PredictionsWriter, openAtomic } from './predictions.js';
+import type { DeviceChoice } from './session.js';
+
+export const PREDICTIONS_FILE = 'predictions.csv';
+export const METRICS_FILE = 'metrics.json';
+
+export interface InferJobOptions {
+  /** Data set directory or its manifest.json. */
+  data: string;
+  model: string | Uint8Array;
+  out: string;
+  batchSize: number;
+  threads?: number;
+  device?: DeviceChoice;
+  inputNames?: { image: string; magnitude: string };
+  outputName?: string;
+  readAhead?: number;
+  verify?: 'sha256' | 'size';
+  onProgress?: (p: { samplesDone: number; partitionsDone: number; samples: number; partitions: number }) => void;
+  onFallback?: (message: string) => void;
+}
+
+export interface InferReport {
+  accuracy?: AccuracyMetrics;
+  performance: PerformanceMetrics;
+  /** The same performance figures under the original CAI field names. */
+  cai: Record<string, number | string | null>;
+  model: { path: string; device: string; inputs: { image: string; magnitude: string }; output: string };
+  data: { manifest: string; name?: string; samples: number; partitions: number; labelled: boolean };
+  config: { batchSize: number; threads: number; device: DeviceChoice; readAhead: number; verify: 'sha256' | 'size' };
+  partitions: InferenceResult['partitions'];
+  outputs: { predictions: string; metrics: string };
+}
+
+export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
+  const t0 = performance.now();
+  const dataset = await openLocalDataset(o.data);
+  // Create the output directory first: an unwritable output should fail before a long run, not after.
+  await mkdir(o.out, { recursive: true });
+  const threads = o.threads ?? availableParallelism();
+  const readAhead = o.readAhead ?? 1;
+  const verify = o.verify ?? 'sha256';
+  const engine = await InferenceEngine.open(o.model, { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', inputNames: o.inputNames, outputName: o.outputName, onFallback: o.onFallback });
+  let result: InferenceResult;
+  try {
+    const m = dataset.manifest;
+    result = await inferPartitions({
+      dataset,
+      engine,
+      readAhead,
+      verify,
+      onProgress: (p) => o.onProgress?.({ ...p, samples: m.samples, partitions: m.partitions.length }),
+    });
+  } finally {
+    await engine.close();
+  }
+  const predictionsPath = join(o.out, PREDICTIONS_FILE);
+  const metricsPath = join(o.out, METRICS_FILE);
+  const writer = await PredictionsWriter.create(predictionsPath);
+  const metricsFile = await openAtomic(metricsPath);
+  try {
+    await writer.append({ objectId: result.objectId, zTrue: result.zTrue, zPred: result.zPred });
+    const perf = performanceMetrics({
+      samples: result.samples,
+      batches: result.batches,
+      batchSize: result.batchSize,
+      device: result.device,
+      inferenceMs: result.inferenceMs,
+      wallMs: performance.now() - t0,
+      ioMs: result.downloadMs,
+      peakMemoryBytes: peakRssBytes(),
+    });
+    const report: InferReport = {
+      ...(result.zTrue ? { accuracy: accuracyMetrics(result.zTrue, result.zPred) } : {}),
+      performance: perf,
+      cai: caiFields(perf),
+      model: {
+        path: typeof o.model === 'string' ? o.model : '(model bytes)',
+        device: result.device,
+        inputs: o.inputNames ?? { image: 'image', magnitude: 'magnitude' },
+        output: o.outputName ?? 'redshift',
+      },
+      data: {
+        manifest: dataset.location,
+        ...(dataset.manifest.name !== undefined ? { name: dataset.manifest.name } : {}),
+        samples: result.samples,
+        partitions: result.partitions.length,
+        labelled: result.labelled,
+      },
+      config: { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', readAhead, verify },
+      partitions: result.partitions,
+      outputs: { predictions: predictionsPath, metrics: metricsPath },
+    };
+    await metricsFile.handle.writeFile(JSON.stringify(report, null, 2) + '\n');
+    // predictions first, metrics.json last: metrics.json marks a complete job.
+    await writer.commit();
+    await metricsFile.commit();
+    return report;
+  } catch (err) {
+    await writer.abort();
+    await metricsFile.abort();
+    throw err;
+  }
+}
