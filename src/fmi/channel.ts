@@ -17,7 +17,18 @@ export interface ChannelConfig {
 /**
  * A connected endpoint. Frames between one (source, destination, tag) are delivered in send order.
  * Deadlines are absolute (Date.now() milliseconds); an operation past its deadline rejects with
- * DeadlineError naming the peer it waited for.
+ * DeadlineError naming the peer it waited for (use FmiDeadlineError from ./errors.js, whose `ranks` the
+ * communicator merges into its own error).
+ *
+ * Notes for implementers:
+ * - Tags are non-negative safe integers (up to 2^53); the communicator uses even tags for collectives
+ *   (operation sequence number × 256 + step, doubled) and odd tags for point-to-point messages, so a
+ *   channel must not assume tags are small or dense. Each tag is typically used once per (source, dest).
+ * - `recv` may be called before the matching `send` happens, and frames may arrive for tags nobody has
+ *   asked for yet; channels/mailbox.ts (class Mailbox) implements that matching plus the deadline timer.
+ * - `send` resolves once the frame is handed to the transport; the caller may reuse `payload` afterwards.
+ * - A rank never sends to itself in the collectives, but sending to one's own rank should still work.
+ * - Conformance: test/fmi/conformance.ts `runChannelConformance(name, makeWorld, options)`.
  */
 export interface Channel {
   readonly kind: ChannelKind;
