@@ -1,0 +1,44 @@
+// Entry point of one bench worker process: hosts a block of ranks, opens their endpoints, waits for the
+// coordinator's go, runs the rank program on every hosted rank at once, and reports durations over IPC.
+import { exitCodeOf, oneLine } from '../../errors.js';
+import { Communicator } from '../communicator.js';
+import type { BenchJob, FromWorker, ToWorker } from './job.js';
+import { rankProgram } from './job.js';
+import { openWorkerChannels, type OpenedRanks } from './open-channel.js';
+
+function send(msg: FromWorker): Promise<void> {
+  return new Promise((resolve) => process.send!(msg, undefined, {}, () => resolve()));
+}
+
+let opened: OpenedRanks | undefined;
+let job: BenchJob | undefined;
+
+async function fail(err: unknown): Promise<never> {
+  await send({ type: 'error', message: oneLine(err), exitCode: exitCodeOf(err) }).catch(() => undefined);
+  await opened?.close().catch(() => undefined);
+  process.exit(1);
+}
+
+async function onMessage(msg: ToWorker): Promise<void> {
+  if (msg.type === 'job') {
+    job = msg.job;
+    opened = await openWorkerChannels(job);
+    await send({ type: 'ready' });
+  } else if (msg.type === 'go') {
+    const j = job!;
+    const comms = opened!.channels.map((ch) => new Communicator(ch, { name: j.communicator, timeoutMs: j.timeoutMs, ranksPerCore: j.ranksPerCore }));
+    const durations = await Promise.all(comms.map((comm) => rankProgram(comm, j.plan, j.runs, j.warmup, j.timeoutMs)));
+    await send({ type: 'result', ranks: comms.map((comm, i) => ({ rank: comm.rank, durations: durations[i]! })) });
+  } else if (msg.type === 'close') {
+    await opened?.close();
+    process.exit(0);
+  }
+}
+
+if (!process.send) {
+  process.stderr.write('cai: the FMI bench worker runs only as a child of `cai fmi bench`\n');
+  process.exit(2);
+}
+process.on('message', (msg: ToWorker) => void onMessage(msg).catch(fail));
+// The coordinator went away: nothing left to report to.
+process.on('disconnect', () => void opened?.close().finally(() => process.exit(1)));
