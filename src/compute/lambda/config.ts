@@ -1,0 +1,86 @@
+// Configuration of the AWS compute backend: one container image, three Lambda functions (one per task of
+// the state machine), the memory and timeout of each, and the environment the entry point reads.
+import { UsageError } from '../../errors.js';
+import { MAX_MEMORY_MB, MIN_MEMORY_MB } from '../local-processes/config.js';
+
+/** The task states of the run, each served by its own function of the same image. */
+export const LAMBDA_TASKS = ['initialize', 'rank', 'summarize'] as const;
+export type LambdaTask = (typeof LAMBDA_TASKS)[number];
+
+/** The handler module inside the image (relative to LAMBDA_TASK_ROOT, without extension). */
+export const HANDLER_MODULE = 'dist/compute/lambda/entry-point';
+
+/** The image's handler string for a task, e.g. "dist/compute/lambda/entry-point.rank". */
+export function handlerFor(task: LambdaTask): string {
+  return `${HANDLER_MODULE}.${task}`;
+}
+
+/** Environment variables the entry point reads. */
+export const LAMBDA_ENV = {
+  /** s3://bucket[/prefix] against which relative locations in an event are resolved. */
+  storageUri: 'CAI_STORAGE_URI',
+  /** Which task `handler` serves when one function is used for all of them. */
+  task: 'CAI_TASK',
+  /** Where models fetched from S3 are kept for the life of the instance (default /tmp/cai-models). */
+  modelCacheDir: 'CAI_MODEL_CACHE_DIR',
+} as const;
+
+/** The calibrated built-in model as the image carries it. */
+export const IMAGE_MODEL_PATH = '/var/task/models/astromae-calibrated.onnx';
+
+/** The original study ran every rank with Lambda's largest memory size. */
+export const DEFAULT_RANK_MEMORY_MB = MAX_MEMORY_MB;
+/** Lambda's longest invocation. */
+export const MAX_LAMBDA_TIMEOUT_S = 900;
+export const DEFAULT_RANK_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S;
+/** Initialize and Summarize read the manifest and the rank results only; Summarize also renders the report. */
+export const DEFAULT_CONTROL_MEMORY_MB = 1024;
+export const DEFAULT_CONTROL_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S;
+/** /tmp of a rank: room for a fetched model of several hundred MB (AstroMAE is tens); Lambda allows 512-10240 MB. */
+export const DEFAULT_EPHEMERAL_MB = 1024;
+/** Seconds the state machine allows a rank beyond the function timeout (the function's own limit ends it first). */
+export const RANK_STATE_GRACE_S = 60;
+
+/** Lambda gives one vCPU per 1,769 MB, up to 6 at 10,240 MB. */
+export const MB_PER_VCPU = 1769;
+export const MAX_VCPUS = 6;
+
+export function lambdaVcpus(memoryMb: number): number {
+  return Math.min(MAX_VCPUS, Math.max(1, Math.round(memoryMb / MB_PER_VCPU)));
+}
+
+export interface LambdaComputeConfig {
+  /** Memory of a rank function, MB (128-10240). */
+  rankMemoryMb: number;
+  /** Timeout of a rank invocation, seconds (1-900). */
+  rankTimeoutS: number;
+  /** /tmp of a rank function, MB (512-10240). */
+  ephemeralStorageMb: number;
+  /** Memory and timeout of the Initialize and Summarize functions. */
+  controlMemoryMb: number;
+  controlTimeoutS: number;
+}
+
+export const DEFAULT_LAMBDA_CONFIG: Readonly<LambdaComputeConfig> = Object.freeze({
+  rankMemoryMb: DEFAULT_RANK_MEMORY_MB,
+  rankTimeoutS: DEFAULT_RANK_TIMEOUT_S,
+  ephemeralStorageMb: DEFAULT_EPHEMERAL_MB,
+  controlMemoryMb: DEFAULT_CONTROL_MEMORY_MB,
+  controlTimeoutS: DEFAULT_CONTROL_TIMEOUT_S,
+});
+
+function intIn(name: string, v: number, min: number, max: number): void {
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`${name} must be an integer from ${min} to ${max}, got ${v}`);
+}
+
+/** Fill defaults and check every figure against Lambda's limits. */
+export function lambdaConfig(over: Partial<LambdaComputeConfig> = {}): LambdaComputeConfig {
+  const c: LambdaComputeConfig = { ...DEFAULT_LAMBDA_CONFIG };
+  for (const [k, v] of Object.entries(over)) if (v !== undefined) (c as unknown as Record<string, number>)[k] = v as number;
+  intIn('rank memory (MB)', c.rankMemoryMb, MIN_MEMORY_MB, MAX_MEMORY_MB);
+  intIn('rank timeout (seconds)', c.rankTimeoutS, 1, MAX_LAMBDA_TIMEOUT_S);
+  intIn('ephemeral storage (MB)', c.ephemeralStorageMb, 512, 10_240);
+  intIn('control memory (MB)', c.controlMemoryMb, MIN_MEMORY_MB, MAX_MEMORY_MB);
+  intIn('control timeout (seconds)', c.controlTimeoutS, 1, MAX_LAMBDA_TIMEOUT_S);
+  return c;
+}

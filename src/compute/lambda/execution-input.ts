@@ -1,0 +1,118 @@
+// The execution input of a run on AWS: the same run object the local engine passes, with S3 locations and
+// the figures of the deployed functions. Built and checked here, before anything reaches AWS.
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../../errors.js';
+import { isS3Uri, parseS3Uri, splitManifestUri } from '../../storage/index.js';
+import { CONTRACT_VERSION, runConfigSchema, runIdSchema, type RunConfig } from '../../workflow/contracts.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, newRunId } from '../../workflow/run-config.js';
+import { DEFAULT_RANK_MEMORY_MB, DEFAULT_RANK_TIMEOUT_S, IMAGE_MODEL_PATH, MAX_LAMBDA_TIMEOUT_S, lambdaVcpus } from './config.js';
+import { MAX_MEMORY_MB, MIN_MEMORY_MB } from '../local-processes/config.js';
+
+/** Lambda's default concurrent executions per account and region. */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+
+export interface AwsRunRequest {
+  /** s3://bucket/prefix[/manifest.json] */
+  data: string;
+  /** Results root (default: the data bucket's root). */
+  out?: string;
+  /** s3://bucket/key.onnx, or an absolute path inside the image (default: the image's built-in model). */
+  model?: string;
+  worldSize: number;
+  concurrency?: number;
+  batchSize?: number;
+  threads?: number;
+  /** Memory of the deployed rank function, MB (for the cost figures). */
+  memoryMb?: number;
+  timeoutS?: number;
+  runId?: string;
+  toleratedFailurePercentage?: number;
+  readAhead?: number;
+  report?: boolean;
+  mode?: RunConfig['mode'];
+}
+
+export interface ExecutionRequest {
+  stateMachineArn: string;
+  /** Unique per execution: a rerun of a run id (to resume it) is a new execution. */
+  name: string;
+  input: { run: RunConfig };
+}
+
+export interface StateMachineArnParts {
+  partition: string;
+  region: string;
+  account: string;
+  name: string;
+}
+
+export function parseStateMachineArn(arn: string): StateMachineArnParts {
+  const m = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/.exec(arn);
+  if (!m) throw new UsageError(`--state-machine-arn "${arn}" is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)`);
+  return { partition: m[1]!, region: m[2]!, account: m[3]!, name: m[4]! };
+}
+
+function intFlag(name: string, v: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+function s3Flag(name: string, v: string): string {
+  if (!isS3Uri(v)) throw new UsageError(`--${name} "${v}" must be an s3://bucket/prefix URI: Lambda functions read and write S3`);
+  parseS3Uri(v);
+  return v.replace(/\/+$/, '');
+}
+
+function modelFlag(v: string | undefined): string {
+  if (v === undefined) return IMAGE_MODEL_PATH;
+  if (isS3Uri(v)) {
+    const { prefix } = parseS3Uri(v);
+    if (!prefix) throw new UsageError(`--model "${v}" must name an object, s3://bucket/key.onnx`);
+    return v;
+  }
+  if (v.startsWith('/')) return v;
+  throw new UsageError(`--model "${v}" must be s3://bucket/key.onnx (upload a local model with: aws s3 cp ${v} s3://BUCKET/models/) or an absolute path inside the image`);
+}
+
+/** The run object for the execution input, with defaults that fit the deployed functions. */
+export function makeAwsRunConfig(r: AwsRunRequest): RunConfig {
+  const data = s3Flag('data', r.data);
+  const { root, manifestKey } = splitManifestUri(data, () => false);
+  const out = r.out !== undefined ? s3Flag('out', r.out) : `s3://${parseS3Uri(data).bucket}`;
+  const worldSize = intFlag('world-size', r.worldSize, 1, 100_000);
+  const memoryMb = intFlag('memory-mb', r.memoryMb ?? DEFAULT_RANK_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB);
+  const runId = r.runId ?? newRunId();
+  const id = runIdSchema.safeParse(runId);
+  if (!id.success) throw new UsageError(`--run-id "${runId}": ${id.error.issues[0]!.message}`);
+  const run: RunConfig = {
+    schemaVersion: CONTRACT_VERSION,
+    runId,
+    mode: r.mode ?? 'inference',
+    data: { uri: root, manifestKey },
+    results: { uri: out },
+    model: { path: modelFlag(r.model) },
+    worldSize,
+    concurrency: intFlag('concurrency', r.concurrency ?? Math.min(worldSize, DEFAULT_ACCOUNT_CONCURRENCY), 1, 100_000),
+    batchSize: intFlag('batch-size', r.batchSize ?? DEFAULT_BATCH_SIZE, 1, 65_536),
+    threads: intFlag('threads', r.threads ?? lambdaVcpus(memoryMb), 1, 1024),
+    memoryMb,
+    timeoutS: intFlag('timeout-s', r.timeoutS ?? DEFAULT_RANK_TIMEOUT_S, 1, MAX_LAMBDA_TIMEOUT_S),
+    readAhead: intFlag('read-ahead', r.readAhead ?? 1, 0, 16),
+    toleratedFailurePercentage: intFlag('tolerated-failure-percent', r.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE, 0, 100),
+    report: r.report ?? true,
+    submittedAt: new Date().toISOString(),
+  };
+  // The same schema every task parses the run with.
+  return runConfigSchema.parse(run);
+}
+
+/** Execution names allow letters, digits, "-" and "_" (at most 80); a suffix keeps reruns of a run id distinct. */
+export function executionName(runId: string, suffix = randomBytes(3).toString('hex')): string {
+  return `${runId.replace(/[^A-Za-z0-9_-]/g, '_')}-${suffix}`.slice(0, 80);
+}
+
+export function makeExecutionRequest(stateMachineArn: string, r: AwsRunRequest): ExecutionRequest {
+  parseStateMachineArn(stateMachineArn);
+  const run = makeAwsRunConfig(r);
+  return { stateMachineArn, name: executionName(run.runId), input: { run } };
+}

@@ -1,0 +1,127 @@
+// Starting a run on AWS Step Functions and following it to the end. Thin on purpose: the state machine and
+// the functions do the work; this only starts an execution, reads its status and the Map's item counts.
+import type { SFNClient } from '@aws-sdk/client-sfn';
+import { CaiError, DeadlineError, ExitCode, UnavailableError } from '../../errors.js';
+import { parseStateMachineArn, type ExecutionRequest } from './execution-input.js';
+
+export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
+
+/** The Map's items (ranks) by state; failed ranks are caught into outcomes, so they count as succeeded items. */
+export interface RankCounts {
+  total: number;
+  pending: number;
+  running: number;
+  succeeded: number;
+  failed: number;
+}
+
+export interface ExecutionState {
+  executionArn: string;
+  status: ExecutionStatus;
+  startDate?: Date;
+  stopDate?: Date;
+  /** The execution output (Summarize's result) once it succeeded. */
+  output?: unknown;
+  error?: string;
+  cause?: string;
+  ranks?: RankCounts;
+}
+
+/** The StartExecution request exactly as sent. */
+export function startExecutionInput(req: ExecutionRequest): { stateMachineArn: string; name: string; input: string } {
+  return { stateMachineArn: req.stateMachineArn, name: req.name, input: JSON.stringify(req.input) };
+}
+
+type Sfn = typeof import('@aws-sdk/client-sfn');
+
+function awsFailure(what: string, e: unknown): CaiError {
+  const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
+  const name = err?.name ?? 'Error';
+  const msg = (err?.message ?? String(e)).replace(/\s*\n\s*/g, ' ');
+  if (name === 'ExecutionAlreadyExists') return new CaiError(`${what}: an execution with this name already exists (${msg})`, ExitCode.usage);
+  if (name === 'StateMachineDoesNotExist' || name === 'InvalidArn' || name === 'InvalidName' || name === 'InvalidExecutionInput')
+    return new CaiError(`${what}: ${name}: ${msg}`, ExitCode.usage);
+  if (/Credentials|ExpiredToken|UnrecognizedClient|AccessDenied/i.test(name + msg)) return new CaiError(`${what}: ${name}: ${msg}`, ExitCode.usage);
+  return new UnavailableError(`${what}: ${name}: ${msg}`, { cause: e });
+}
+
+export class StepFunctionsRunner {
+  private constructor(
+    private readonly sdk: Sfn,
+    readonly client: SFNClient,
+  ) {}
+
+  /** A client in the state machine's own region (credentials from the SDK's usual chain). */
+  static async forStateMachine(stateMachineArn: string): Promise<StepFunctionsRunner> {
+    const { region } = parseStateMachineArn(stateMachineArn);
+    const sdk = await import('@aws-sdk/client-sfn');
+    return new StepFunctionsRunner(sdk, new sdk.SFNClient({ region }));
+  }
+
+  async start(req: ExecutionRequest): Promise<{ executionArn: string; startDate?: Date }> {
+    try {
+      const r = await this.client.send(new this.sdk.StartExecutionCommand(startExecutionInput(req)));
+      if (!r.executionArn) throw new CaiError('StartExecution returned no execution ARN');
+      return { executionArn: r.executionArn, ...(r.startDate ? { startDate: r.startDate } : {}) };
+    } catch (e) {
+      if (e instanceof CaiError) throw e;
+      throw awsFailure(`starting ${req.name} on ${req.stateMachineArn}`, e);
+    }
+  }
+
+  async describe(executionArn: string): Promise<ExecutionState> {
+    let d;
+    try {
+      d = await this.client.send(new this.sdk.DescribeExecutionCommand({ executionArn }));
+    } catch (e) {
+      throw awsFailure(`describing ${executionArn}`, e);
+    }
+    const state: ExecutionState = { executionArn, status: (d.status ?? 'RUNNING') as ExecutionStatus };
+    if (d.startDate) state.startDate = d.startDate;
+    if (d.stopDate) state.stopDate = d.stopDate;
+    if (d.error) state.error = d.error;
+    if (d.cause) state.cause = d.cause;
+    if (d.output) {
+      try {
+        state.output = JSON.parse(d.output) as unknown;
+      } catch {
+        state.output = d.output;
+      }
+    }
+    const ranks = await this.rankCounts(executionArn);
+    if (ranks) state.ranks = ranks;
+    return state;
+  }
+
+  /** Item counts of the execution's Map Run; undefined before the Map starts (or without permission to look). */
+  private async rankCounts(executionArn: string): Promise<RankCounts | undefined> {
+    try {
+      const runs = await this.client.send(new this.sdk.ListMapRunsCommand({ executionArn, maxResults: 1 }));
+      const mapRunArn = runs.mapRuns?.[0]?.mapRunArn;
+      if (!mapRunArn) return undefined;
+      const m = await this.client.send(new this.sdk.DescribeMapRunCommand({ mapRunArn }));
+      const c = m.itemCounts;
+      if (!c) return undefined;
+      return { total: c.total ?? 0, pending: c.pending ?? 0, running: c.running ?? 0, succeeded: c.succeeded ?? 0, failed: (c.failed ?? 0) + (c.timedOut ?? 0) + (c.aborted ?? 0) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Poll until the execution ends (or `timeoutS` passes, which leaves the execution running). */
+  async wait(executionArn: string, o: { intervalMs?: number; timeoutS?: number; onUpdate?: (s: ExecutionState) => void } = {}): Promise<ExecutionState> {
+    const interval = Math.max(200, o.intervalMs ?? 5000);
+    const deadline = o.timeoutS ? Date.now() + o.timeoutS * 1000 : Infinity;
+    for (;;) {
+      const s = await this.describe(executionArn);
+      o.onUpdate?.(s);
+      if (s.status !== 'RUNNING') return s;
+      if (Date.now() + interval > deadline) throw new DeadlineError(`waiting for ${executionArn} (still running on AWS)`, ['the execution to finish']);
+      await new Promise((r) => setTimeout(r, interval));
+    }
+  }
+
+  destroy(): void {
+    this.client.destroy();
+  }
+}
