@@ -25,6 +25,7 @@ registerRun(program);
 registerFmi(program);
 registerBench(program);
 registerReport(program);
+(await import('./commands/aws.js')).register(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,4 +1,68 @@
 import type { Command } from 'commander';
+import { UsageError } from '../../errors.js';
+import { action, emit, parseIntOption } from '../output.js';
+
+interface WorkflowBenchFlags {
+  samples: number;
+  partitions: number;
+  batchSize: number;
+  keep?: boolean;
+  json?: boolean;
+}
+
+interface NoDataFlags {
+  ranks: string;
+  json?: boolean;
+}
 
 /** Adds the workflow benchmarks to the `bench` group. */
-export function registerWorkflowBench(_bench: Command): void {}
+export function registerWorkflowBench(bench: Command): void {
+  bench
+    .command('workflow')
+    .description('W=1 vs W=2 wall time on the same data (one thread per instance), and run time vs pure model time')
+    .option('--samples <n>', 'synthetic samples to run', parseIntOption('samples'), 3072)
+    .option('--partitions <n>', 'partitions they are cut into', parseIntOption('partitions'), 8)
+    .option('--batch-size <n>', 'samples per model call', parseIntOption('batch-size'), 256)
+    .option('--keep', 'keep the temporary data and results and print where they are')
+    .option('--json', 'print the figures as JSON')
+    .addHelpText(
+      'after',
+      `
+Targets: speedup W=1 -> W=2 of at least 1.7 on two cores; orchestration, I/O and summarizing at most 15%
+of the run's wall time (model time measured in this process on the same samples is the baseline).
+
+Example:
+  cai bench workflow --samples 4096 --partitions 8`,
+    )
+    .action(
+      action(async (flags: WorkflowBenchFlags) => {
+        if (flags.samples < 2 || flags.partitions < 2 || flags.partitions > flags.samples) throw new UsageError('need --samples >= --partitions >= 2');
+        const { benchWorkflow, formatWorkflowBench } = await import('../../bench/workflow.js');
+        const r = await benchWorkflow({ samples: flags.samples, partitions: flags.partitions, batchSize: flags.batchSize, keep: flags.keep, log: flags.json ? undefined : (l) => process.stderr.write(l + '\n') });
+        emit(flags, r, () => formatWorkflowBench(r) + (r.dir ? `\n  data and results kept in ${r.dir}` : ''));
+      }),
+    );
+
+  bench
+    .command('no-data')
+    .description('the "no data" experiment: the state machine fans out ranks that do no inference, cold then warm')
+    .option('--ranks <list>', 'comma-separated fan-outs', '2,4,16')
+    .option('--json', 'print the figures as JSON')
+    .addHelpText(
+      'after',
+      `
+Each fan-out N runs with N worker processes at once: first all cold (processes start), then warm.
+
+Example:
+  cai bench no-data --ranks 2,4,16,32`,
+    )
+    .action(
+      action(async (flags: NoDataFlags) => {
+        const fanOuts = flags.ranks.split(',').map((x) => Number(x.trim()));
+        if (fanOuts.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 256)) throw new UsageError(`--ranks must be integers from 1 to 256, got "${flags.ranks}"`);
+        const { benchNoData, formatNoDataBench } = await import('../../bench/workflow-no-data.js');
+        const rows = await benchNoData({ fanOuts, log: flags.json ? undefined : (l) => process.stderr.write(l + '\n') });
+        emit(flags, { fanOuts: rows }, () => formatNoDataBench(rows));
+      }),
+    );
+}

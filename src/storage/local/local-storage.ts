@@ -1,16 +1,13 @@
 // Storage in a local directory. Keys are '/'-separated paths relative to the root; a key that could leave
 // the root (absolute, '..', backslash, or a symlink pointing outside) is refused. Writes are atomic: a temp
 // file in the same directory, then rename, so readers see the old object or the whole new one.
-import { mkdir, open, readdir, realpath, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { open, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
 import { isSafeRelativePath } from '../../data/manifest.js';
+import { isTempFile, writeFileAtomic } from '../../util/atomic-file.js';
 import type { ObjectInfo, Storage } from '../types.js';
-
-/** Temp files carry this suffix so a crash leaves a recognisable leftover that `list` never reports. */
-const TEMP_SUFFIX = '.cai-tmp';
 
 export class LocalStorage implements Storage {
   readonly root: string;
@@ -58,15 +55,8 @@ export class LocalStorage implements Storage {
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const file = this.pathOf(key);
     await this.checkInsideRoot(file);
-    await mkdir(dirname(file), { recursive: true });
-    const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`;
-    try {
-      await writeFile(temp, body);
-      await rename(temp, file);
-    } catch (e) {
-      await rm(temp, { force: true });
-      throw e;
-    }
+    // A crash leaves at most a temp file, which `list` never reports.
+    await writeFileAtomic(file, body, { mkdir: true });
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -99,7 +89,7 @@ export class LocalStorage implements Storage {
         const key = keyPrefix + ent.name;
         if (ent.isDirectory()) {
           if ((key + '/').startsWith(prefix) || prefix.startsWith(key + '/')) await walk(join(dir, ent.name), key + '/');
-        } else if (ent.isFile() && !ent.name.endsWith(TEMP_SUFFIX) && key.startsWith(prefix)) {
+        } else if (ent.isFile() && !isTempFile(ent.name) && key.startsWith(prefix)) {
           const st = await stat(join(dir, ent.name));
           out.push({ key, size: st.size });
         }

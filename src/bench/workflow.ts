@@ -1,0 +1,143 @@
+// Workflow benchmark: the same data run as W=1 and W=2 ranks (one thread per instance), and both against
+// the pure model time for the same samples measured in this process. Prints figures and ratios; the
+// targets are a speedup >= 1.7 on two cores and orchestration + I/O + summarizing <= 15% of the run.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DatasetWriter, openLocalDataset } from '../data/dataset.js';
+import { synthesize } from '../data/synth.js';
+import { slicePartition, type Partition } from '../data/partition.js';
+import { buildAstroMAEOnnx } from '../model/astromae.js';
+import { InferenceEngine } from '../inference/engine.js';
+import { runLocalWorkflow } from '../workflow/local-engine.js';
+import { makeRunConfig } from '../workflow/run-config.js';
+import type { Summary } from '../workflow/contracts.js';
+
+export interface WorkflowBenchOptions {
+  samples: number;
+  partitions: number;
+  batchSize: number;
+  /** Keep the temporary data and results (for inspection). */
+  keep?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface WorkflowRunFigures {
+  worldSize: number;
+  concurrency: number;
+  threadsPerInstance: number;
+  wallS: number;
+  /** Sum over ranks of model time. */
+  inferenceS: number;
+  coldStartS: number;
+  samplesPerS: number;
+  /** CPU time this process (state machine, pool, Initialize, Summarize) used during the run. */
+  orchestratorCpuS: number;
+  status: Summary['status'];
+}
+
+export interface WorkflowBenchResult {
+  /** 1-minute load averages before and after: above the core count, other work was competing. */
+  machine: { cores: number; node: string; loadBefore: number; loadAfter: number };
+  samples: number;
+  partitions: number;
+  batchSize: number;
+  /** Model time for all samples in one process, one thread, data already in memory. */
+  computeS: number;
+  w1: WorkflowRunFigures;
+  w2: WorkflowRunFigures;
+  /** w1.wallS / w2.wallS */
+  speedup: number;
+  /** (w1.wallS - computeS) / w1.wallS: the part of the 1-rank run that is not model time. */
+  overheadW1: number;
+  /** (w2.wallS - computeS / 2) / w2.wallS against perfect two-way parallel model time. */
+  overheadW2: number;
+  targets: { speedup: number; overhead: number };
+  dir?: string;
+}
+
+function figures(s: Summary, orchestratorCpuS: number): WorkflowRunFigures {
+  return {
+    worldSize: s.configuration.worldSize,
+    concurrency: s.configuration.concurrency,
+    threadsPerInstance: s.configuration.threadsPerInstance,
+    wallS: s.wallTimeS,
+    inferenceS: s.performance.total.inferenceS,
+    coldStartS: s.performance.total.coldStartS,
+    samplesPerS: s.performance.total.samplesPerS ?? 0,
+    orchestratorCpuS,
+    status: s.status,
+  };
+}
+
+export async function benchWorkflow(o: WorkflowBenchOptions): Promise<WorkflowBenchResult> {
+  const log = o.log ?? (() => undefined);
+  const loadBefore = loadavg()[0]!;
+  const dir = await mkdtemp(join(tmpdir(), 'cai-bench-workflow-'));
+  try {
+    const per = Math.ceil(o.samples / o.partitions);
+    log(`data: ${o.samples} synthetic samples in ${o.partitions} partitions of ${per}`);
+    const w = await DatasetWriter.create(join(dir, 'data'), { labelled: true, partitionSamples: per, name: 'bench-workflow' });
+    for (let start = 0; start < o.samples; start += 500) await w.append(synthesize({ samples: Math.min(500, o.samples - start), seed: 7, startIndex: start }));
+    await w.finish();
+    const model = join(dir, 'model.onnx');
+    await writeFile(model, buildAstroMAEOnnx({ seed: 1 }));
+
+    // Baseline: the model alone over the same samples, one thread, partitions decoded beforehand.
+    const ds = await openLocalDataset(join(dir, 'data'));
+    const parts: Partition[] = [];
+    for (const e of ds.manifest.partitions) parts.push(await ds.readPartition(e));
+    const engine = await InferenceEngine.open(model, { batchSize: o.batchSize, threads: 1 });
+    // One warm-up batch so the baseline, like a warm instance, does not pay first-call costs.
+    await engine.predict(slicePartition(parts[0]!, 0, Math.min(o.batchSize, parts[0]!.count)));
+    let computeMs = 0;
+    for (const p of parts) computeMs += (await engine.predict(p)).inferenceMs;
+    await engine.close();
+    parts.length = 0;
+    const computeS = computeMs / 1000;
+    log(`model alone: ${computeS.toFixed(2)} s for ${o.samples} samples (1 thread)`);
+
+    const runOnce = async (worldSize: number): Promise<WorkflowRunFigures> => {
+      const run = makeRunConfig({ data: join(dir, 'data'), model, out: dir, worldSize, concurrency: worldSize, threads: 1, batchSize: o.batchSize, report: false, runId: `bench-w${worldSize}` });
+      const cpu0 = process.cpuUsage();
+      const { summary } = await runLocalWorkflow({ run });
+      const cpu = process.cpuUsage(cpu0);
+      const f = figures(summary, (cpu.user + cpu.system) / 1e6);
+      log(`W=${worldSize}: ${f.wallS.toFixed(2)} s wall, ${f.inferenceS.toFixed(2)} s model time over ranks, ${f.coldStartS.toFixed(2)} s cold starts, ${f.samplesPerS.toFixed(0)} samples/s, orchestrator CPU ${f.orchestratorCpuS.toFixed(2)} s (${f.status})`);
+      return f;
+    };
+    const w1 = await runOnce(1);
+    const w2 = await runOnce(2);
+    return {
+      machine: { cores: availableParallelism(), node: process.version, loadBefore, loadAfter: loadavg()[0]! },
+      samples: o.samples,
+      partitions: o.partitions,
+      batchSize: o.batchSize,
+      computeS,
+      w1,
+      w2,
+      speedup: w1.wallS / w2.wallS,
+      overheadW1: (w1.wallS - computeS) / w1.wallS,
+      overheadW2: (w2.wallS - computeS / 2) / w2.wallS,
+      targets: { speedup: 1.7, overhead: 0.15 },
+      ...(o.keep ? { dir } : {}),
+    };
+  } finally {
+    if (!o.keep) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export function formatWorkflowBench(r: WorkflowBenchResult): string {
+  const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+  const mark = (ok: boolean): string => (ok ? 'meets' : 'MISSES');
+  return [
+    `workflow benchmark: ${r.samples} samples, ${r.partitions} partitions, batch ${r.batchSize}, one thread per instance, ${r.machine.cores} cores, node ${r.machine.node}`,
+    `  load average ${r.machine.loadBefore.toFixed(1)} before, ${r.machine.loadAfter.toFixed(1)} after${Math.max(r.machine.loadBefore, r.machine.loadAfter) > r.machine.cores ? ' (other work competed for the cores: figures are not representative)' : ''}`,
+    `  model alone (1 thread, data in memory)  ${r.computeS.toFixed(2)} s`,
+    `  W=1 run (1 instance)                    ${r.w1.wallS.toFixed(2)} s wall  (cold start ${r.w1.coldStartS.toFixed(2)} s, orchestrator CPU ${r.w1.orchestratorCpuS.toFixed(2)} s)`,
+    `  W=2 run (2 instances)                   ${r.w2.wallS.toFixed(2)} s wall  (cold starts ${r.w2.coldStartS.toFixed(2)} s in all, orchestrator CPU ${r.w2.orchestratorCpuS.toFixed(2)} s)`,
+    `  speedup W=1 -> W=2                      ${r.speedup.toFixed(2)}x   (target >= ${r.targets.speedup}: ${mark(r.speedup >= r.targets.speedup)})`,
+    `  overhead of the W=1 run vs model time   ${pct(r.overheadW1)}   (target <= ${pct(r.targets.overhead)}: ${mark(r.overheadW1 <= r.targets.overhead)})`,
+    `  overhead of the W=2 run vs model time/2 ${pct(r.overheadW2)}   (target <= ${pct(r.targets.overhead)}: ${mark(r.overheadW2 <= r.targets.overhead)})`,
+  ].join('\n');
+}

@@ -1,0 +1,289 @@
+// The versioned JSON contracts of a run: the execution input, the plan, the per-rank result object, the
+// Map item outcome and the run summary. Every object read back from storage is parsed with these schemas.
+import { z } from 'zod';
+import { DataError } from '../errors.js';
+import { safeRelativePath } from '../data/manifest.js';
+
+export const CONTRACT_VERSION = 1;
+
+/** Run ids become key prefixes: letters, digits, dot, dash, underscore; no leading dot. */
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'run id must be 1-64 characters of letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+const iso = z.string().max(40);
+const ms = z.number().finite().nonnegative();
+const objectIdText = z.string().regex(/^-?\d+$/);
+
+/** The execution input's `run` object: everything a task needs to know about the run. */
+export const runConfigSchema = z.object({
+  schemaVersion: z.literal(CONTRACT_VERSION),
+  runId: runIdSchema,
+  /** 'inference' runs the model; 'no-data' invokes every rank without reading data (orchestration cost). */
+  mode: z.enum(['inference', 'no-data']),
+  /** Storage URI of the data set root and the manifest key inside it. */
+  data: z.object({ uri: z.string().min(1).max(2048), manifestKey: safeRelativePath }),
+  /** Storage URI under which results/<runId>/ is written. */
+  results: z.object({ uri: z.string().min(1).max(2048) }),
+  /** Model file as every instance sees it (a path on the instance). */
+  model: z.object({ path: z.string().min(1).max(4096) }),
+  worldSize: z.number().int().min(1).max(100_000),
+  concurrency: z.number().int().min(1).max(100_000),
+  batchSize: z.number().int().min(1).max(65_536),
+  threads: z.number().int().min(1).max(1024),
+  memoryMb: z.number().int().min(128).max(1_048_576),
+  timeoutS: z.number().int().min(1).max(86_400),
+  readAhead: z.number().int().min(0).max(16),
+  toleratedFailurePercentage: z.number().int().min(0).max(100),
+  /** Whether Summarize renders the HTML/PNG report. */
+  report: z.boolean(),
+  /** When the run was submitted (the wall time of the whole run starts here). */
+  submittedAt: iso,
+});
+export type RunConfig = z.infer<typeof runConfigSchema>;
+
+export const partitionRefSchema = z.object({
+  path: safeRelativePath,
+  samples: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+  firstObjectId: objectIdText.optional(),
+  lastObjectId: objectIdText.optional(),
+});
+export type PartitionRef = z.infer<typeof partitionRefSchema>;
+
+export const rankAssignmentSchema = z.object({
+  rank: z.number().int().nonnegative(),
+  partitions: z.array(partitionRefSchema),
+  samples: z.number().int().nonnegative(),
+  bytes: z.number().int().nonnegative(),
+});
+export type RankAssignment = z.infer<typeof rankAssignmentSchema>;
+
+/** results/<run>/plan.json: the assignment every rank and Summarize read; fixed for the life of a run id. */
+export const planSchema = z.object({
+  schemaVersion: z.literal(CONTRACT_VERSION),
+  kind: z.literal('cai-run-plan'),
+  runId: runIdSchema,
+  mode: z.enum(['inference', 'no-data']),
+  worldSize: z.number().int().min(1),
+  manifest: z.object({ location: z.string(), sha256: z.string().regex(/^[0-9a-f]{64}$/), samples: z.number().int().nonnegative(), partitions: z.number().int().nonnegative(), bytes: z.number().int().nonnegative(), labelled: z.boolean() }),
+  ranks: z.array(rankAssignmentSchema),
+  createdAt: iso,
+});
+export type Plan = z.infer<typeof planSchema>;
+
+/** Initialize's output (state `$.plan`): small, so it fits any payload limit. */
+export const planRefSchema = z.object({
+  planKey: z.string().min(1),
+  worldSize: z.number().int().min(1),
+  pending: z.array(z.object({ rank: z.number().int().nonnegative() })),
+  /** Ranks whose verified results from an earlier attempt of this run id are kept. */
+  reused: z.array(z.number().int().nonnegative()),
+  initializeMs: ms,
+});
+export type PlanRef = z.infer<typeof planRefSchema>;
+
+/** One Map item's input. */
+export const rankEventSchema = z.object({ run: runConfigSchema, planKey: z.string().min(1), rank: z.number().int().nonnegative() });
+export type RankEvent = z.infer<typeof rankEventSchema>;
+
+export const rankPartitionResultSchema = z.object({
+  path: safeRelativePath,
+  samples: z.number().int().nonnegative(),
+  firstObjectId: objectIdText.optional(),
+  lastObjectId: objectIdText.optional(),
+  downloadMs: ms,
+  waitMs: ms,
+  inferenceMs: ms,
+});
+
+/** CAI performance fields of one rank (same meanings as the original study's result JSON). */
+export const rankPerformanceSchema = z.object({
+  device: z.string(),
+  batchSize: z.number().int(),
+  numBatches: z.number().int().nonnegative(),
+  samples: z.number().int().nonnegative(),
+  inputBytes: z.number().nonnegative(),
+  totalTimeS: z.number().nonnegative(),
+  timePerBatchS: z.number().nullable(),
+  throughputBps: z.number().nullable(),
+  samplesPerS: z.number().nullable(),
+  wallTimeS: z.number().nonnegative(),
+  endToEndSamplesPerS: z.number().nullable(),
+  ioTimeS: z.number().nullable(),
+  peakMemoryMB: z.number().nonnegative(),
+});
+export type RankPerformance = z.infer<typeof rankPerformanceSchema>;
+
+/** results/<run>/rank-00003.json */
+export const rankResultSchema = z.object({
+  schemaVersion: z.literal(CONTRACT_VERSION),
+  kind: z.literal('cai-rank-result'),
+  runId: runIdSchema,
+  rank: z.number().int().nonnegative(),
+  status: z.literal('succeeded'),
+  partitions: z.array(rankPartitionResultSchema),
+  samples: z.number().int().nonnegative(),
+  predictions: z.object({ key: z.string().min(1), rows: z.number().int().nonnegative(), bytes: z.number().int().nonnegative() }),
+  performance: rankPerformanceSchema,
+  /** The same figures under the original CAI field names. */
+  cai: z.record(z.union([z.number(), z.string(), z.null()])),
+  timings: z.object({
+    startedAt: iso,
+    finishedAt: iso,
+    coldStart: z.boolean(),
+    /** Instance start-up (process + code load) plus model load; 0 when warm. */
+    coldStartMs: ms,
+    initMs: ms,
+    modelLoadMs: ms,
+    downloadMs: ms,
+    waitMs: ms,
+    inferenceMs: ms,
+    uploadMs: ms,
+    totalMs: ms,
+  }),
+  memory: z.object({ peakRssMB: z.number().nonnegative(), limitMB: z.number().int().positive() }),
+  instance: z.object({ id: z.string().max(200), invocation: z.number().int().positive() }),
+});
+export type RankResult = z.infer<typeof rankResultSchema>;
+
+/** A Map item's output: a pointer to the result object, or the failure the Catch recorded. */
+export const rankOutcomeSchema = z.discriminatedUnion('status', [
+  z.object({ rank: z.number().int().nonnegative(), status: z.literal('succeeded'), resultKey: z.string().min(1).nullable(), samples: z.number().int().nonnegative(), totalMs: ms }),
+  z.object({ rank: z.number().int().nonnegative(), status: z.literal('failed'), error: z.string(), cause: z.unknown() }),
+]);
+export type RankOutcome = z.infer<typeof rankOutcomeSchema>;
+
+export const summarizeInputSchema = z.object({ run: runConfigSchema, plan: planRefSchema, outcomes: z.array(rankOutcomeSchema) });
+export type SummarizeInput = z.infer<typeof summarizeInputSchema>;
+
+const nullableNum = z.number().nullable();
+
+export const summarySchema = z.object({
+  schemaVersion: z.literal(CONTRACT_VERSION),
+  kind: z.literal('cai-run-summary'),
+  runId: runIdSchema,
+  /** complete: every rank succeeded; partial: some failed within the tolerance; failed: beyond it. */
+  status: z.enum(['complete', 'partial', 'failed']),
+  submittedAt: iso,
+  finishedAt: iso,
+  wallTimeS: z.number().nonnegative(),
+  configuration: z.object({
+    mode: z.enum(['inference', 'no-data']),
+    data: z.string(),
+    results: z.string(),
+    model: z.string(),
+    worldSize: z.number().int(),
+    concurrency: z.number().int(),
+    batchSize: z.number().int(),
+    threadsPerInstance: z.number().int(),
+    memoryMb: z.number().int(),
+    timeoutS: z.number().int(),
+    toleratedFailurePercentage: z.number().int(),
+    backend: z.string(),
+  }),
+  dataset: z.object({ samples: z.number().int(), partitions: z.number().int(), bytes: z.number().int(), labelled: z.boolean() }),
+  accuracy: z
+    .object({
+      count: z.number().int(),
+      mae: nullableNum,
+      mse: nullableNum,
+      biasMean: nullableNum,
+      biasMedian: nullableNum,
+      sigmaNmad: nullableNum,
+      sigmaIqr: nullableNum,
+      r2: nullableNum,
+      outlierRate: nullableNum,
+      outlierRateRail: nullableNum,
+      outlierThresholdRail: nullableNum,
+    })
+    .nullable(),
+  performance: z.object({
+    total: z.object({
+      samples: z.number().int(),
+      /** Sum over ranks of model time, seconds. */
+      inferenceS: z.number(),
+      downloadS: z.number(),
+      uploadS: z.number(),
+      coldStartS: z.number(),
+      /** Samples per second of run wall time. */
+      samplesPerS: nullableNum,
+      /** Bits of model input per second of run wall time. */
+      throughputBps: nullableNum,
+      peakRssMB: z.number(),
+    }),
+    ranks: z.array(
+      z.object({
+        rank: z.number().int(),
+        samples: z.number().int(),
+        partitions: z.number().int(),
+        coldStart: z.boolean(),
+        coldStartS: z.number(),
+        downloadS: z.number(),
+        inferenceS: z.number(),
+        uploadS: z.number(),
+        totalS: z.number(),
+        peakRssMB: z.number(),
+        samplesPerS: nullableNum,
+        reused: z.boolean(),
+      }),
+    ),
+    slowestRank: z.object({ rank: z.number().int(), totalS: z.number() }).nullable(),
+  }),
+  invocations: z.object({
+    total: z.number().int(),
+    ranks: z.number().int(),
+    retries: z.number().int(),
+    coldStarts: z.number().int(),
+    reusedRanks: z.number().int(),
+    /** Invocations that ended by a crash, timeout or memory limit. */
+    crashed: z.number().int(),
+  }),
+  cost: z.unknown().nullable(),
+  ranks: z.object({
+    succeeded: z.array(z.number().int()),
+    reused: z.array(z.number().int()),
+    failed: z.array(z.object({ rank: z.number().int(), error: z.string(), cause: z.string(), partitions: z.array(z.string()), samples: z.number().int() })),
+  }),
+  accounting: z.object({
+    manifestSamples: z.number().int(),
+    predictedSamples: z.number().int(),
+    /** Samples in partitions of failed ranks. */
+    missingSamples: z.number().int(),
+    duplicateObjectIds: z.number().int(),
+    /** Partitions whose predicted count or first/last object id disagrees with the manifest. */
+    mismatchedPartitions: z.array(z.string()),
+    /** True when every sample of every successful rank's partitions appears exactly once. */
+    exactlyOnce: z.boolean(),
+    statement: z.string(),
+  }),
+  outputs: z.object({ summary: z.string(), predictions: z.string(), report: z.string().nullable() }),
+});
+export type Summary = z.infer<typeof summarySchema>;
+
+/** Parse JSON bytes with a schema; problems become one DataError line naming the object. */
+export function parseContract<T>(schema: z.ZodType<T>, bytes: Uint8Array | string, where: string): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch (e) {
+    throw new DataError(where, `not valid JSON (${(e as Error).message})`);
+  }
+  const r = schema.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    throw new DataError(where, `invalid at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+/** Key layout under a results root, the same on disk and in a bucket. */
+export const resultKeys = {
+  dir: (runId: string): string => `results/${runId}/`,
+  plan: (runId: string): string => `results/${runId}/plan.json`,
+  rank: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.json`,
+  rankPredictions: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.predictions.csv`,
+  summary: (runId: string): string => `results/${runId}/summary.json`,
+  predictions: (runId: string): string => `results/${runId}/predictions.csv`,
+  report: (runId: string): string => `results/${runId}/report/`,
+};

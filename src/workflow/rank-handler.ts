@@ -1,0 +1,150 @@
+// One rank of a run: read this rank's partitions, predict them with the model, write the rank's predictions
+// and result object. The same function runs in a local worker process and in a Lambda function; it only
+// sees the event and the invocation context. The model is loaded once per instance and kept warm.
+import { DataError, ModelError } from '../errors.js';
+import { describeKey } from '../data/dataset.js';
+import type { PartitionEntry } from '../data/manifest.js';
+import { InferenceEngine, inferPartitions } from '../inference/engine.js';
+import { caiFields, performanceMetrics } from '../inference/metrics.js';
+import { openStorage } from '../storage/index.js';
+import type { InvocationContext } from '../compute/context.js';
+import { CONTRACT_VERSION, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type RankResult, type RunConfig } from './contracts.js';
+import { formatPredictionsCsv } from './predictions-io.js';
+import { openPlannedDataset, readPlan } from './rank-results.js';
+
+/** Live progress a rank reports while it runs. */
+export interface RankProgress {
+  rank: number;
+  samplesDone: number;
+  partitionsDone: number;
+  samples: number;
+}
+
+const PROGRESS_INTERVAL_MS = 150;
+
+/** The instance's model, kept between invocations (the warm path). */
+let warm: { key: string; engine: InferenceEngine } | undefined;
+
+async function engineFor(run: RunConfig): Promise<{ engine: InferenceEngine; loadMs: number }> {
+  const key = `${run.model.path}|${run.batchSize}|${run.threads}`;
+  if (warm?.key === key) return { engine: warm.engine, loadMs: 0 };
+  if (warm) {
+    await warm.engine.close();
+    warm = undefined;
+  }
+  const t0 = performance.now();
+  const engine = await InferenceEngine.open(run.model.path, { batchSize: run.batchSize, threads: run.threads, device: 'cpu' });
+  warm = { key, engine };
+  return { engine, loadMs: performance.now() - t0 };
+}
+
+export async function handleRank(event: unknown, ctx: InvocationContext): Promise<RankOutcome> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const ev: RankEvent = parseContract(rankEventSchema, JSON.stringify(event), '(rank event)');
+  const { run, rank } = ev;
+  const results = openStorage(run.results.uri);
+  const plan = await readPlan(results, run, ev.planKey);
+  const assignment = plan.ranks[rank];
+  if (!assignment || assignment.rank !== rank) throw new DataError(describeKey(results, ev.planKey), `has no rank ${rank}`);
+
+  // The "no data" experiment: an invocation that does no work, to time orchestration alone.
+  if (run.mode === 'no-data') return { rank, status: 'succeeded', resultKey: null, samples: 0, totalMs: performance.now() - t0 };
+
+  const dataset = await openPlannedDataset(run, plan);
+  const byPath = new Map(dataset.manifest.partitions.map((e) => [e.path, e]));
+  const entries: PartitionEntry[] = assignment.partitions.map((p) => {
+    const e = byPath.get(p.path);
+    if (!e) throw new DataError(dataset.location, `no longer lists partition ${p.path}`);
+    return e;
+  });
+
+  let modelLoadMs = 0;
+  let inferred: Awaited<ReturnType<typeof inferPartitions>> | undefined;
+  if (entries.length > 0) {
+    const { engine, loadMs } = await engineFor(run);
+    modelLoadMs = loadMs;
+    let last = 0;
+    inferred = await inferPartitions({
+      dataset,
+      entries,
+      engine,
+      readAhead: run.readAhead,
+      onProgress: ({ samplesDone, partitionsDone }) => {
+        const now = performance.now();
+        if (now - last < PROGRESS_INTERVAL_MS && partitionsDone < entries.length) return;
+        last = now;
+        ctx.progress({ rank, samplesDone, partitionsDone, samples: assignment.samples } satisfies RankProgress);
+      },
+    });
+  }
+
+  const samples = inferred?.samples ?? 0;
+  const objectId = inferred?.objectId ?? new BigInt64Array(0);
+  const zPred = inferred?.zPred ?? new Float32Array(0);
+  if (zPred.length !== assignment.samples) throw new ModelError(run.model.path, `predicted ${zPred.length} samples for rank ${rank}, expected ${assignment.samples}`);
+
+  const u0 = performance.now();
+  const csv = formatPredictionsCsv({ objectId, zTrue: inferred?.zTrue, zPred });
+  const predictionsKey = resultKeys.rankPredictions(run.runId, rank);
+  await results.put(predictionsKey, csv);
+  const uploadPredictionsMs = performance.now() - u0;
+
+  const wallMs = performance.now() - t0;
+  const perf = performanceMetrics({
+    samples,
+    batches: inferred?.batches ?? 0,
+    batchSize: run.batchSize,
+    device: inferred?.device ?? 'cpu',
+    inferenceMs: inferred?.inferenceMs ?? 0,
+    wallMs,
+    ioMs: inferred?.downloadMs ?? 0,
+    peakMemoryBytes: ctx.peakRssBytes(),
+  });
+  const offsets: number[] = [];
+  let at = 0;
+  for (const p of inferred?.partitions ?? []) {
+    offsets.push(at);
+    at += p.samples;
+  }
+  const resultKey = resultKeys.rank(run.runId, rank);
+  const result: RankResult = {
+    schemaVersion: CONTRACT_VERSION,
+    kind: 'cai-rank-result',
+    runId: run.runId,
+    rank,
+    status: 'succeeded',
+    partitions: (inferred?.partitions ?? []).map((p, i) => ({
+      path: p.path,
+      samples: p.samples,
+      ...(p.samples > 0 ? { firstObjectId: objectId[offsets[i]!]!.toString(), lastObjectId: objectId[offsets[i]! + p.samples - 1]!.toString() } : {}),
+      downloadMs: p.downloadMs,
+      waitMs: p.waitMs,
+      inferenceMs: p.inferenceMs,
+    })),
+    samples,
+    predictions: { key: predictionsKey, rows: samples, bytes: Buffer.byteLength(csv) },
+    performance: perf,
+    cai: caiFields(perf),
+    timings: {
+      startedAt,
+      finishedAt: '',
+      coldStart: ctx.coldStart || modelLoadMs > 0,
+      coldStartMs: ctx.initMs + modelLoadMs,
+      initMs: ctx.initMs,
+      modelLoadMs,
+      downloadMs: inferred?.downloadMs ?? 0,
+      waitMs: inferred?.waitMs ?? 0,
+      inferenceMs: inferred?.inferenceMs ?? 0,
+      uploadMs: uploadPredictionsMs,
+      totalMs: 0,
+    },
+    memory: { peakRssMB: ctx.peakRssBytes() / 1e6, limitMB: ctx.memoryLimitMb },
+    instance: { id: ctx.instanceId, invocation: ctx.invocation },
+  };
+  // The result object goes last: its presence means the predictions it points to are complete.
+  result.timings.finishedAt = new Date().toISOString();
+  result.timings.totalMs = performance.now() - t0;
+  await results.put(resultKey, JSON.stringify(result, null, 2) + '\n');
+  return { rank, status: 'succeeded', resultKey, samples, totalMs: performance.now() - t0 };
+}

@@ -1,0 +1,87 @@
+// Turning a user's request (paths, URIs, optional sizes) into the run configuration every task receives,
+// with defaults that fit the machine and one-line errors that name the flag at fault.
+import { randomBytes } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { ModelError, UsageError } from '../errors.js';
+import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
+import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, defaultThreadsPerInstance } from '../compute/local-processes/config.js';
+import { CONTRACT_VERSION, runIdSchema, type RunConfig } from './contracts.js';
+
+export const DEFAULT_BATCH_SIZE = 256;
+export const DEFAULT_TOLERATED_FAILURE_PERCENTAGE = 50;
+
+export interface RunRequest {
+  /** Data set directory, manifest.json path, or s3://bucket/prefix[/manifest.json]. */
+  data: string;
+  /** Model file (local path, read by every instance). */
+  model: string;
+  /** Results root: a directory or s3://bucket/prefix; results go to results/<run-id>/ under it. */
+  out: string;
+  worldSize?: number;
+  concurrency?: number;
+  batchSize?: number;
+  threads?: number;
+  memoryMb?: number;
+  timeoutS?: number;
+  runId?: string;
+  toleratedFailurePercentage?: number;
+  readAhead?: number;
+  report?: boolean;
+  mode?: RunConfig['mode'];
+}
+
+/** "run-20260126-104541-3fa2": sortable by time, unique enough for concurrent runs. */
+export function newRunId(prefix = 'run'): string {
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `${prefix}-${t}-${randomBytes(2).toString('hex')}`;
+}
+
+function intFlag(name: string, v: number, min: number, max: number): number {
+  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${v}`);
+  return v;
+}
+
+export function makeRunConfig(r: RunRequest): RunConfig {
+  const cores = availableParallelism();
+  const worldSize = intFlag('world-size', r.worldSize ?? cores, 1, 100_000);
+  const concurrency = intFlag('concurrency', r.concurrency ?? Math.min(worldSize, cores), 1, 100_000);
+  const threads = intFlag('threads', r.threads ?? defaultThreadsPerInstance(concurrency, cores), 1, 1024);
+  const runId = r.runId ?? newRunId();
+  const id = runIdSchema.safeParse(runId);
+  if (!id.success) throw new UsageError(`--run-id "${runId}": ${id.error.issues[0]!.message}`);
+  const model = resolve(r.model);
+  let isFile = false;
+  try {
+    isFile = statSync(model).isFile();
+  } catch {
+    throw new ModelError(model, 'model file not found');
+  }
+  if (!isFile) throw new ModelError(model, 'not a regular file');
+  const { root, manifestKey } = splitManifestUri(r.data, (p) => {
+    try {
+      return statSync(p).isDirectory();
+    } catch {
+      return false;
+    }
+  });
+  return {
+    schemaVersion: CONTRACT_VERSION,
+    runId,
+    mode: r.mode ?? 'inference',
+    data: { uri: root, manifestKey },
+    results: { uri: normalizeStorageUri(r.out) },
+    model: { path: model },
+    worldSize,
+    concurrency,
+    batchSize: intFlag('batch-size', r.batchSize ?? DEFAULT_BATCH_SIZE, 1, 65_536),
+    threads,
+    memoryMb: intFlag('memory-mb', r.memoryMb ?? DEFAULT_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB),
+    timeoutS: intFlag('timeout-s', r.timeoutS ?? DEFAULT_TIMEOUT_S, 1, 86_400),
+    readAhead: intFlag('read-ahead', r.readAhead ?? 1, 0, 16),
+    toleratedFailurePercentage: intFlag('tolerated-failure-percent', r.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE, 0, 100),
+    report: r.report ?? true,
+    submittedAt: new Date().toISOString(),
+  };
+}

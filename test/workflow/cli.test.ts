@@ -1,0 +1,105 @@
+// `cai run` and `cai demo` as a user runs them: a real process, flags, stdout JSON, exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { summarySchema } from '../../src/workflow/contracts.js';
+import { ExitCode } from '../../src/errors.js';
+import { seededModel, tempDir, writeDataset } from './support.js';
+
+const root = join(import.meta.dirname, '../..');
+function cai(...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('cai run --help documents the flags', () => {
+  const r = cai('run', '--help');
+  assert.equal(r.code, 0);
+  for (const flag of ['--data', '--model', '--world-size', '--concurrency', '--batch-size', '--threads', '--memory-mb', '--timeout-s', '--run-id', '--out', '--json']) assert.ok(r.stdout.includes(flag), flag);
+  assert.equal(cai('demo', '--help').code, 0);
+});
+
+test('bad flags and a missing model are one-line errors with their exit codes', () => {
+  const t = tempDir();
+  try {
+    const missing = cai('run', '--data', t.dir, '--model', join(t.dir, 'none.onnx'), '--out', t.dir);
+    assert.equal(missing.code, ExitCode.model);
+    assert.equal(missing.stderr, `cai: ${join(t.dir, 'none.onnx')}: model file not found\n`);
+    const w = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--world-size', '0');
+    assert.equal(w.code, ExitCode.usage);
+    assert.match(w.stderr, /^cai: --world-size must be an integer from 1 to 100000, got 0\n$/);
+    const id = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--run-id', '../x');
+    assert.equal(id.code, ExitCode.usage);
+    const data = cai('run', '--data', join(t.dir, 'nothing-here'), '--model', seededModel(), '--out', t.dir);
+    assert.equal(data.code, ExitCode.data);
+    assert.match(data.stderr, /nothing-here: not found/);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai run --json: partial run exits 5 naming the corrupt file; rerunning after a repair resumes and completes', async () => {
+  const t = tempDir();
+  try {
+    const ids = await writeDataset({ dir: join(t.dir, 'data'), partitions: 3, perPartition: 8 });
+    const part = join(t.dir, 'data/partitions/part-00001.safetensors');
+    const good = readFileSync(part);
+    writeFileSync(part, good.subarray(0, good.length - 10));
+    const args = ['run', '--data', join(t.dir, 'data/manifest.json'), '--model', seededModel(), '--out', t.dir, '--world-size', '3', '--concurrency', '2', '--batch-size', '8', '--run-id', 'cli-1', '--no-report', '--json'];
+    const first = cai(...args);
+    assert.equal(first.code, ExitCode.partial, first.stderr);
+    const s1 = summarySchema.parse(JSON.parse(first.stdout));
+    assert.equal(s1.status, 'partial');
+    assert.equal(s1.ranks.failed.length, 1);
+    assert.match(s1.ranks.failed[0]!.cause, /part-00001\.safetensors: is \d+ bytes but the manifest says \d+ \(truncated\)/);
+    assert.equal(s1.accounting.predictedSamples, 16);
+
+    writeFileSync(part, good);
+    const second = cai(...args);
+    assert.equal(second.code, 0, second.stderr);
+    const s2 = summarySchema.parse(JSON.parse(second.stdout));
+    assert.equal(s2.status, 'complete');
+    assert.equal(s2.invocations.total, 1);
+    assert.equal(s2.ranks.reused.length, 2);
+    const csv = readFileSync(join(t.dir, 'results/cli-1/predictions.csv'), 'utf8').trim().split('\n').slice(1);
+    assert.deepEqual(csv.map((l) => l.split(',')[0]), ids);
+    assert.ok(!existsSync(join(t.dir, 'results/cli-1/report')));
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai demo synthesizes, runs and reports; a second demo keeps the data set', () => {
+  const t = tempDir();
+  try {
+    const out = join(t.dir, 'demo');
+    const first = cai('demo', '--out', out, '--samples', '300', '--world-size', '2', '--json');
+    assert.equal(first.code, 0, first.stderr);
+    const s = summarySchema.parse(JSON.parse(first.stdout));
+    assert.equal(s.status, 'complete');
+    assert.equal(s.accounting.predictedSamples, 300);
+    assert.ok(s.accuracy && s.accuracy.count === 300);
+    assert.ok(s.outputs.report && existsSync(s.outputs.report));
+    const manifest = readFileSync(join(out, 'data/manifest.json'), 'utf8');
+    const second = cai('demo', '--out', out, '--samples', '300', '--world-size', '2');
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(second.stderr, /kept 300 samples in 1 partition/);
+    assert.match(second.stdout, /COMPLETE - 300 samples/);
+    assert.equal(readFileSync(join(out, 'data/manifest.json'), 'utf8'), manifest);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai bench no-data fans out ranks that do no inference', () => {
+  const r = cai('bench', 'no-data', '--ranks', '2,3', '--json');
+  assert.equal(r.code, 0, r.stderr);
+  const { fanOuts } = JSON.parse(r.stdout) as { fanOuts: { ranks: number; coldStarts: number; stateTransitions: number; warmWallS: number }[] };
+  assert.deepEqual(fanOuts.map((f) => [f.ranks, f.coldStarts, f.stateTransitions]), [
+    [2, 2, 5],
+    [3, 3, 6],
+  ]);
+  assert.ok(fanOuts.every((f) => f.warmWallS > 0));
+});
