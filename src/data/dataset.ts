@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '../errors.js';
 import type { Storage } from '../storage/types.js';
 import { LocalStorage } from '../storage/local/local-storage.js';
-import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, N_BANDS, isSafeRelativePath, parseManifest, type Manifest, type PartitionEntry } from './manifest.js';
+import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, type Manifest, type PartitionEntry } from './manifest.js';
 import { PIXELS_PER_SAMPLE, checkFinite, concatPartitions, decodePartition, encodePartition, slicePartition, type Partition } from './partition.js';
 
 /** A manifest of a million partitions is ~250 MB of JSON; refuse anything larger before reading it. */
@@ -104,6 +104,7 @@ export class Dataset {
   async readPartition(entry: PartitionEntry, opts: ReadPartitionOptions = {}): Promise<Partition> {
     const key = this.partitionKey(entry);
     const file = describeKey(this.storage, key);
+    if (entry.bytes > MAX_PARTITION_BYTES) throw new DataError(file, `is listed as ${entry.bytes} bytes, more than the ${MAX_PARTITION_BYTES}-byte limit`);
     const info = await this.storage.head(key);
     if (!info) throw new DataError(file, 'missing (listed in the manifest but not found)');
     if (info.size !== entry.bytes) throw new DataError(file, `is ${info.size} bytes but the manifest says ${entry.bytes}${info.size < entry.bytes ? ' (truncated)' : ''}`);

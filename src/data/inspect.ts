@@ -3,7 +3,8 @@
 import { BANDS, type Manifest } from './manifest.js';
 import type { Partition } from './partition.js';
 import { checkFinite, decodePartition } from './partition.js';
-import { CaiError, oneLine } from '../errors.js';
+import { CaiError, DataError, oneLine } from '../errors.js';
+import { parseSafetensors } from './safetensors.js';
 import type { Dataset } from './dataset.js';
 
 export interface RangeSummary {
@@ -159,19 +160,14 @@ export function inspectPartitionBytes(bytes: Uint8Array, file: string, opts: { v
   };
   if (p.redshift) tensors.redshift = { dtype: 'float32', shape: [] };
   tensors.object_id = { dtype: 'int64', shape: [] };
-  const out: PartitionInspection = { kind: 'partition', location: file, bytes: bytes.byteLength, samples: p.count, labelled: Boolean(p.redshift), tensors, metadata: readMetadata(bytes), values: stats.summary() };
+  const out: PartitionInspection = { kind: 'partition', location: file, bytes: bytes.byteLength, samples: p.count, labelled: Boolean(p.redshift), tensors, metadata: readMetadata(bytes, file), values: stats.summary() };
   if (opts.verify) out.verified = { ok: problems.length === 0, checked: 1, problems };
   return out;
 }
 
-/** The safetensors `__metadata__` block (already validated by decodePartition). */
-function readMetadata(bytes: Uint8Array): Record<string, string> {
-  const len = Number(new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true));
-  const header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, len).toString('utf8')) as { __metadata__?: unknown };
-  const meta = header.__metadata__;
-  const out: Record<string, string> = {};
-  if (meta && typeof meta === 'object') for (const [k, v] of Object.entries(meta)) if (typeof v === 'string') out[k] = v;
-  return out;
+/** The safetensors `__metadata__` block (the header was already validated by decodePartition). */
+function readMetadata(bytes: Uint8Array, file: string): Record<string, string> {
+  return parseSafetensors(bytes, (problem) => new DataError(file, problem)).metadata;
 }
 
 function fmtRange(r: RangeSummary, digits: number): string {

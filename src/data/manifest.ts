@@ -11,6 +11,11 @@ export const N_BANDS = 5;
 /** Bytes of model input per sample: image 5x32x32 + 5 magnitudes, float32. The CAI throughput unit. */
 export const INPUT_BYTES_PER_SAMPLE = (N_BANDS * IMAGE_SIZE * IMAGE_SIZE + N_BANDS) * 4;
 
+/** Bytes a sample needs in a partition at the least: its image, magnitudes and object id (labels add 4). */
+export const MIN_PARTITION_BYTES_PER_SAMPLE = INPUT_BYTES_PER_SAMPLE + 8;
+/** Largest partition file read whole into memory (the CAI paper's partitions are 25-100 MB). */
+export const MAX_PARTITION_BYTES = 2 ** 31 - 1;
+
 /** A path relative to the data set root that cannot escape it. */
 export const safeRelativePath = z
   .string()
@@ -72,10 +77,15 @@ export function parseManifest(text: string, file: string): Manifest {
   const m = parsed.data;
   const total = m.partitions.reduce((s, p) => s + p.samples, 0);
   if (total !== m.samples) throw new DataError(file, `manifest says ${m.samples} samples but its partitions hold ${total}`);
+  const bytes = m.partitions.reduce((s, p) => s + p.bytes, 0);
+  if (bytes !== m.bytes) throw new DataError(file, `manifest says ${m.bytes} bytes but its partitions hold ${bytes}`);
   const seen = new Set<string>();
   for (const p of m.partitions) {
     if (seen.has(p.path)) throw new DataError(file, `partition ${p.path} is listed twice`);
     seen.add(p.path);
+    // Sample counts drive allocations before any partition is read; they must fit the bytes listed.
+    if (p.bytes > MAX_PARTITION_BYTES) throw new DataError(file, `partition ${p.path} is listed as ${p.bytes} bytes, more than the ${MAX_PARTITION_BYTES}-byte limit`);
+    if (p.samples * MIN_PARTITION_BYTES_PER_SAMPLE > p.bytes) throw new DataError(file, `partition ${p.path} is listed with ${p.samples} samples, more than its ${p.bytes} bytes can hold`);
   }
   return m;
 }

@@ -3,6 +3,9 @@
 // the data section starts 8-byte aligned, which lets the reader hand out typed-array views without copying.
 import { DataError } from '../errors.js';
 import { IMAGE_SIZE, N_BANDS } from './manifest.js';
+import { ITEM_BYTES, encodeSafetensors, parseSafetensors, type HeaderEntry } from './safetensors.js';
+
+export { MAX_HEADER_BYTES } from './safetensors.js';
 
 /** One partition in memory. Arrays are row-major; `image` is [N,5,32,32] in band order u,g,r,i,z. */
 export interface Partition {
@@ -17,12 +20,9 @@ export interface Partition {
 
 export const PIXELS_PER_SAMPLE = N_BANDS * IMAGE_SIZE * IMAGE_SIZE;
 export const PARTITION_FORMAT = 'cai-partition';
-/** Refuse headers larger than this before parsing them (a real header is a few hundred bytes). */
-export const MAX_HEADER_BYTES = 1 << 20;
 
 type TensorName = 'image' | 'magnitude' | 'redshift' | 'object_id';
 const DTYPE: Record<TensorName, 'F32' | 'I64'> = { image: 'F32', magnitude: 'F32', redshift: 'F32', object_id: 'I64' };
-const ITEM_BYTES = { F32: 4, I64: 8 } as const;
 
 function perSampleShape(name: TensorName): number[] {
   switch (name) {
@@ -44,34 +44,12 @@ export function encodePartition(p: Partition, metadata: Record<string, string> =
   ];
   if (p.redshift) tensors.push(['redshift', p.redshift]);
   tensors.push(['object_id', p.objectId]);
-
-  const header: Record<string, unknown> = { __metadata__: { format: PARTITION_FORMAT, version: '1', ...metadata } };
   // Order data by descending alignment need so every tensor stays naturally aligned: int64 first.
-  const ordered = [...tensors].sort((a, b) => ITEM_BYTES[DTYPE[b[0]]] - ITEM_BYTES[DTYPE[a[0]]]);
-  let offset = 0;
-  for (const [name, arr] of ordered) {
-    header[name] = { dtype: DTYPE[name], shape: [p.count, ...perSampleShape(name)], data_offsets: [offset, offset + arr.byteLength] };
-    offset += arr.byteLength;
-  }
-  let json = JSON.stringify(header);
-  const pad = (8 - ((8 + Buffer.byteLength(json)) % 8)) % 8;
-  json += ' '.repeat(pad);
-  const headerBytes = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + headerBytes.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(headerBytes.length), true);
-  out.set(headerBytes, 8);
-  let pos = 8 + headerBytes.length;
-  for (const [, arr] of ordered) {
-    out.set(new Uint8Array(arr.buffer, arr.byteOffset, arr.byteLength), pos);
-    pos += arr.byteLength;
-  }
-  return out;
-}
-
-interface HeaderEntry {
-  dtype: string;
-  shape: number[];
-  data_offsets: [number, number];
+  const ordered = [...tensors].sort((a, b) => ITEM_BYTES[DTYPE[b[0]]]! - ITEM_BYTES[DTYPE[a[0]]]!);
+  return encodeSafetensors(
+    ordered.map(([name, data]) => ({ name, dtype: DTYPE[name], shape: [p.count, ...perSampleShape(name)], data })),
+    { format: PARTITION_FORMAT, version: '1', ...metadata },
+  );
 }
 
 /**
@@ -80,52 +58,30 @@ interface HeaderEntry {
  * Views alias `bytes` when aligned (zero-copy); otherwise the tensor is copied once.
  */
 export function decodePartition(bytes: Uint8Array, file: string): Partition {
-  if (bytes.byteLength < 8) throw new DataError(file, `truncated: ${bytes.byteLength} bytes is too short for a safetensors header`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = dv.getBigUint64(0, true);
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new DataError(file, `safetensors header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  if (headerLen > BigInt(bytes.byteLength - 8)) throw new DataError(file, `truncated: header says ${headerLen} bytes but the file has ${bytes.byteLength - 8} after the length`);
-  const hl = Number(headerLen);
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, hl).toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new DataError(file, 'corrupt safetensors header (not valid JSON)');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new DataError(file, 'corrupt safetensors header (not an object)');
-  const dataStart = 8 + hl;
-  const dataLen = bytes.byteLength - dataStart;
-
+  const st = parseSafetensors(bytes, (problem) => new DataError(file, problem));
   const entry = (name: TensorName, required: boolean): HeaderEntry | undefined => {
-    const e = header[name] as HeaderEntry | undefined;
+    const e = st.entry(name);
     if (e === undefined) {
       if (required) throw new DataError(file, `missing tensor "${name}"`);
       return undefined;
     }
-    if (typeof e !== 'object' || e === null || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
-      throw new DataError(file, `tensor "${name}" has a malformed header entry`);
-    if (e.dtype !== DTYPE[name]) throw new DataError(file, `tensor "${name}" has dtype ${String(e.dtype)}, expected ${DTYPE[name]}`);
+    if (e.dtype !== DTYPE[name]) throw new DataError(file, `tensor "${name}" has dtype ${e.dtype}, expected ${DTYPE[name]}`);
     return e;
   };
   const img = entry('image', true)!;
   const count = img.shape[0];
-  if (!Number.isSafeInteger(count) || count < 0) throw new DataError(file, `tensor "image" has an invalid sample count ${String(count)}`);
+  if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw new DataError(file, `tensor "image" has an invalid sample count ${String(count)}`);
 
   const view = <T extends Float32Array | BigInt64Array>(name: TensorName, e: HeaderEntry, Ctor: { new (b: ArrayBufferLike, o: number, l: number): T; new (l: number): T; BYTES_PER_ELEMENT: number }): T => {
     const want = [count, ...perSampleShape(name)];
     if (e.shape.length !== want.length || e.shape.some((d, i) => d !== want[i]))
       throw new DataError(file, `tensor "${name}" has shape [${e.shape.join(',')}], expected [${want.join(',')}]`);
-    const [begin, end] = e.data_offsets;
     const n = want.reduce((a, b) => a * b, 1);
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || begin < 0 || end < begin)
-      throw new DataError(file, `tensor "${name}" has invalid data offsets`);
-    if (end - begin !== n * Ctor.BYTES_PER_ELEMENT)
-      throw new DataError(file, `tensor "${name}" occupies ${end - begin} bytes but its shape needs ${n * Ctor.BYTES_PER_ELEMENT}`);
-    if (end > dataLen) throw new DataError(file, `truncated: tensor "${name}" ends at byte ${end} of a ${dataLen}-byte data section`);
-    const abs = bytes.byteOffset + dataStart + begin;
+    const at = st.locate(name, e, n * Ctor.BYTES_PER_ELEMENT);
+    const abs = bytes.byteOffset + at;
     if (abs % Ctor.BYTES_PER_ELEMENT === 0) return new Ctor(bytes.buffer, abs, n);
     const copy = new Ctor(n);
-    new Uint8Array(copy.buffer).set(bytes.subarray(dataStart + begin, dataStart + end));
+    new Uint8Array(copy.buffer).set(bytes.subarray(at, at + n * Ctor.BYTES_PER_ELEMENT));
     return copy;
   };
 
@@ -145,13 +101,13 @@ function checkLengths(p: Partition, file: string): void {
   if (p.objectId.length !== n) throw new DataError(file, `object_id holds ${p.objectId.length} values, expected ${n}`);
 }
 
-/** Throw a DataError naming the first non-finite value, if any. */
-export function checkFinite(p: Partition, file: string): void {
+/** Throw a DataError naming the first non-finite value, if any; samples are numbered from `firstSample`. */
+export function checkFinite(p: Partition, file: string, firstSample = 0): void {
   const scan = (name: string, a: Float32Array, per: number): void => {
     for (let i = 0; i < a.length; i++) {
       const v = a[i]!;
       // v - v is NaN for both NaN and ±Infinity: one comparison per value on the hot path.
-      if (v - v !== 0) throw new DataError(file, `non-finite ${name} value ${v} in sample ${Math.floor(i / per)}`);
+      if (v - v !== 0) throw new DataError(file, `non-finite ${name} value ${v} in sample ${firstSample + Math.floor(i / per)}`);
     }
   };
   scan('image', p.image, PIXELS_PER_SAMPLE);

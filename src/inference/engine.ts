@@ -202,6 +202,8 @@ export class InferenceEngine {
 /** What the engine needs of a data set; a local or S3-backed Dataset fits it. */
 export interface PartitionSource {
   readonly manifest: Manifest;
+  /** The manifest, for messages. */
+  readonly location?: string;
   partitionLocation(entry: PartitionEntry): string;
   readPartition(entry: PartitionEntry, opts?: { verify?: 'sha256' | 'size'; checkFinite?: boolean }): Promise<Partition>;
 }
@@ -272,9 +274,17 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
     offsets.push(total);
     total += e.samples;
   }
-  const objectId = new BigInt64Array(total);
-  const zPred = new Float32Array(total);
-  const zTrue = labelled ? new Float32Array(total) : undefined;
+  let objectId: BigInt64Array;
+  let zPred: Float32Array;
+  let zTrue: Float32Array | undefined;
+  try {
+    objectId = new BigInt64Array(total);
+    zPred = new Float32Array(total);
+    zTrue = labelled ? new Float32Array(total) : undefined;
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new DataError(dataset.location ?? '(data set)', `${total} samples are too many to hold their predictions in memory; run them in parts (e.g. one rank per part)`);
+  }
   const partitions: PartitionTiming[] = [];
 
   const load = (e: PartitionEntry): Promise<Loaded> => {

@@ -1,13 +1,14 @@
 // One inference job on this machine: a data set in, predictions.csv and metrics.json out. The outputs are
 // written to temp names and renamed only after every partition succeeded, metrics.json last, so a failed
 // job never leaves a file that looks complete.
-import { mkdir } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openLocalDataset } from '../data/dataset.js';
 import { InferenceEngine, inferPartitions, type InferenceResult } from './engine.js';
 import { accuracyMetrics, caiFields, peakRssBytes, performanceMetrics, type AccuracyMetrics, type PerformanceMetrics } from './metrics.js';
-import { PredictionsWriter, openAtomic } from './predictions.js';
+import { PredictionsWriter } from './predictions.js';
+import { openAtomic } from '../util/atomic-file.js';
 import type { DeviceChoice } from './session.js';
 
 export const PREDICTIONS_FILE = 'predictions.csv';
@@ -101,7 +102,9 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
       outputs: { predictions: predictionsPath, metrics: metricsPath },
     };
     await metricsFile.handle.writeFile(JSON.stringify(report, null, 2) + '\n');
-    // predictions first, metrics.json last: metrics.json marks a complete job.
+    // predictions first, metrics.json last: metrics.json marks a complete job, so an older one goes first
+    // (a crash between the renames must not pair new predictions with old metrics).
+    await rm(metricsPath, { force: true });
     await writer.commit();
     await metricsFile.commit();
     return report;

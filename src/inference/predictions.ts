@@ -3,10 +3,8 @@
 // with the fewest digits that read back to the same float32. Written atomically; read back by a streaming,
 // validating parser (for merging per-rank files).
 import { createReadStream } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { DataError } from '../errors.js';
+import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 
 export const PREDICTIONS_HEADER = 'object_id,z_true,z_pred';
 /** No valid row comes near this; a longer line means the file is not a predictions file. */
@@ -29,45 +27,10 @@ export function formatFloat32(v: number): string {
   return String(Number(v.toPrecision(9)));
 }
 
-/** A temp file next to `path`, renamed over it by commit(): readers never see a partial file. */
-export async function openAtomic(path: string): Promise<{ handle: FileHandle; commit: () => Promise<void>; abort: () => Promise<void> }> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', 0o644);
-  let done = false;
-  return {
-    handle,
-    commit: async () => {
-      if (done) return;
-      done = true;
-      await handle.sync();
-      await handle.close();
-      await rename(tmp, path);
-    },
-    abort: async () => {
-      if (done) return;
-      done = true;
-      await handle.close().catch(() => undefined);
-      await rm(tmp, { force: true });
-    },
-  };
-}
-
-/** Write text to `path` atomically. */
-export async function writeFileAtomic(path: string, text: string | Uint8Array): Promise<void> {
-  const f = await openAtomic(path);
-  try {
-    await f.handle.writeFile(text);
-    await f.commit();
-  } catch (err) {
-    await f.abort();
-    throw err;
-  }
-}
-
 /** Streams rows into a temp file; commit() renames it into place. */
 export class PredictionsWriter {
   private rows = 0;
-  private constructor(private readonly f: Awaited<ReturnType<typeof openAtomic>>, readonly path: string) {}
+  private constructor(private readonly f: AtomicFile, readonly path: string) {}
 
   static async create(path: string): Promise<PredictionsWriter> {
     const f = await openAtomic(path);

@@ -1,10 +1,10 @@
 // Opening an onnxruntime session for a redshift model: execution provider choice (cpu, cuda, or auto with a
 // CPU fallback), thread counts, and a check that the model has the inputs and output the engine feeds.
-import { readFile, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
 import { ModelError, UnavailableError, UsageError } from '../errors.js';
+import { readModelBytes } from '../model/model-file.js';
 
 export type DeviceChoice = 'cpu' | 'cuda' | 'auto';
 export type Device = 'cpu' | 'cuda';
@@ -34,8 +34,7 @@ export interface OpenedSession {
   modelName: string;
 }
 
-/** Refuse model files larger than this before reading them. */
-export const MAX_MODEL_BYTES = 2 * 1024 ** 3;
+export { MAX_MODEL_BYTES, checkModelFile } from '../model/model-file.js';
 
 let fallbackAnnounced = false;
 let logLevelSet = false;
@@ -47,7 +46,7 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const choice = opts.device ?? 'cpu';
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
-  const bytes = typeof model === 'string' ? await readModelFile(model) : model;
+  const bytes = typeof model === 'string' ? await readModelBytes(model) : model;
   if (!logLevelSet) {
     // onnxruntime prints its own multi-line errors (e.g. a CUDA library it cannot load); we report ours.
     if (!process.env.CAI_DEBUG) ort.env.logLevel = 'fatal';
@@ -87,31 +86,6 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     throw err;
   }
   return { session, device, io, modelName };
-}
-
-/** Fail early, with the file named, on a model path that cannot be a model. */
-export async function checkModelFile(path: string): Promise<number> {
-  let size: number;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new ModelError(path, 'not a regular file');
-    size = s.size;
-  } catch (err) {
-    if (err instanceof ModelError) throw err;
-    throw new ModelError(path, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'model file not found' : `cannot read model (${(err as Error).message})`);
-  }
-  if (size > MAX_MODEL_BYTES) throw new ModelError(path, `model is ${size} bytes, over the ${MAX_MODEL_BYTES}-byte limit`);
-  if (size === 0) throw new ModelError(path, 'model file is empty');
-  return size;
-}
-
-async function readModelFile(path: string): Promise<Uint8Array> {
-  await checkModelFile(path);
-  try {
-    return await readFile(path);
-  } catch (err) {
-    throw new ModelError(path, `cannot read model (${(err as Error).message})`);
-  }
 }
 
 async function create(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, modelName: string): Promise<ort.InferenceSession> {

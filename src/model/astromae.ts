@@ -1,9 +1,7 @@
 // AstroMAE as an ONNX graph: a ViT encoder and an Inception CNN over the 5-band image, an MLP over the
 // magnitudes, and a regression head over the concatenated features. Input normalization is part of the graph,
 // so the model takes exactly what partitions store (raw fluxes, raw magnitudes).
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, basename, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { GraphBuilder, attr } from './onnx/builder.js';
 import { ARCH, INCEPTION_BLOCKS, blockConvs, checkWeights, seededWeights, type Weights } from './params.js';
 
@@ -266,18 +264,9 @@ export function buildAstroMAEOnnx(opts: BuildOptions = {}): Uint8Array {
   return serializeAstroMAE(graph, norm, meta);
 }
 
-/** Write bytes atomically: a temporary file in the same directory, then rename. */
+/** Write a model file atomically (temp file in the same directory, then rename), creating its directory. */
 export async function writeModel(path: string, bytes: Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, bytes);
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
+  await writeFileAtomic(path, bytes, { mkdir: true });
 }
 
 /**

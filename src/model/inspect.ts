@@ -1,6 +1,6 @@
 // Describe an ONNX file without running it: inputs/outputs, opset, metadata, parameters and FLOPs per sample.
-import { readFile, stat } from 'node:fs/promises';
 import { ModelError } from '../errors.js';
+import { readModelBytes } from './model-file.js';
 import { analyseGraph } from './onnx/analysis.js';
 import { ProtoDecodeError } from './onnx/protobuf.js';
 import { decodeModel, TENSOR_TYPE_NAME, type ValueInfoDef } from './onnx/schema.js';
@@ -32,8 +32,7 @@ export interface ModelInfo {
   metadata: Record<string, string>;
 }
 
-/** ONNX files larger than this are refused (protobuf itself caps a model at 2 GiB). */
-export const MAX_MODEL_BYTES = 2 ** 31;
+export { MAX_MODEL_BYTES, readModelBytes } from './model-file.js';
 
 function tensorInfo(v: ValueInfoDef): TensorInfo {
   return { name: v.name, dtype: TENSOR_TYPE_NAME[v.elemType] ?? `type${v.elemType}`, shape: v.dims ? v.dims.map((d) => d ?? null) : null };
@@ -66,21 +65,6 @@ export function inspectModelBytes(bytes: Uint8Array, file: string): ModelInfo {
     opCounts: a.opCounts,
     metadata: model.metadata,
   };
-}
-
-export async function readModelBytes(path: string): Promise<Uint8Array> {
-  let size: number;
-  try {
-    const s = await stat(path);
-    if (!s.isFile()) throw new ModelError(path, 'not a regular file');
-    size = s.size;
-  } catch (err) {
-    if (err instanceof ModelError) throw err;
-    throw new ModelError(path, 'model file not found');
-  }
-  if (size > MAX_MODEL_BYTES) throw new ModelError(path, `model file is ${size} bytes, larger than the 2 GiB ONNX limit`);
-  const b = await readFile(path);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 export async function inspectModelFile(path: string): Promise<ModelInfo> {

@@ -1,5 +1,6 @@
 // Deterministic pseudo-random numbers for weight initialization. Each tensor draws from its own stream,
 // keyed by (seed, tensor name), so a tensor's values do not depend on which other tensors exist.
+import { Sfc32Core } from '../util/sfc32.js';
 
 /** FNV-1a over the UTF-8 of `text`, mixed with `seed`: a 32-bit stream key. */
 export function streamKey(seed: number, text: string): number {
@@ -12,15 +13,12 @@ export function streamKey(seed: number, text: string): number {
   return h >>> 0;
 }
 
-/** sfc32: small, fast, passes PractRand for this use; state seeded through splitmix32. */
-export class Rng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
+/** sfc32 with its state seeded through splitmix32. */
+export class Rng extends Sfc32Core {
   private spare: number | undefined;
 
   constructor(seed: number) {
+    super();
     let s = seed >>> 0;
     const next = (): number => {
       s = (s + 0x9e3779b9) | 0;
@@ -29,21 +27,14 @@ export class Rng {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.u32();
+    const a = next();
+    const b = next();
+    const c = next();
+    this.seedState(a, b, c, next());
   }
 
   u32(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    return this.next();
   }
 
   /** Uniform in [0, 1). */

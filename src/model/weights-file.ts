@@ -2,14 +2,13 @@
 // writes). Reading checks every header entry against the file and the model's specification before use.
 import { readFile, stat } from 'node:fs/promises';
 import { ModelError } from '../errors.js';
-import { MAX_HEADER_BYTES } from '../data/partition.js';
+import { ITEM_BYTES, encodeSafetensors, parseSafetensors } from '../data/safetensors.js';
 import { checkNormalization, type Normalization } from './astromae.js';
 import { elementCount, isIgnorableName, paramSpecs, specByName, type Weights } from './params.js';
+import { halfToFloat } from '../util/float16.js';
 
 /** Metadata key under which a weights file may carry the input normalization its model was trained with. */
 export const NORMALIZATION_METADATA_KEY = 'cai.normalization';
-
-const ITEM_BYTES: Record<string, number> = { F32: 4, F64: 8, F16: 2, BF16: 2, I64: 8 };
 
 export interface WeightsFile {
   weights: Weights;
@@ -19,36 +18,10 @@ export interface WeightsFile {
 
 /** Serialize weights (all model tensors, float32) to safetensors bytes, 8-byte aligned data. */
 export function encodeWeights(weights: Weights, metadata: Record<string, string> = {}): Uint8Array {
-  const header: Record<string, unknown> = { __metadata__: { format: 'pt', ...metadata } };
-  let offset = 0;
-  const order = paramSpecs().filter((p) => weights.has(p.name));
-  for (const p of order) {
-    const t = weights.get(p.name)!;
-    header[p.name] = { dtype: 'F32', shape: p.shape, data_offsets: [offset, offset + t.byteLength] };
-    offset += t.byteLength;
-  }
-  let json = JSON.stringify(header);
-  json += ' '.repeat((8 - ((8 + Buffer.byteLength(json)) % 8)) % 8);
-  const hb = Buffer.from(json, 'utf8');
-  const out = new Uint8Array(8 + hb.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let pos = 8 + hb.length;
-  for (const p of order) {
-    const t = weights.get(p.name)!;
-    out.set(new Uint8Array(t.buffer, t.byteOffset, t.byteLength), pos);
-    pos += t.byteLength;
-  }
-  return out;
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
+  const tensors = paramSpecs()
+    .filter((p) => weights.has(p.name))
+    .map((p) => ({ name: p.name, dtype: 'F32', shape: p.shape, data: weights.get(p.name)! }));
+  return encodeSafetensors(tensors, { format: 'pt', ...metadata });
 }
 
 function toFloat32(dtype: string, bytes: Uint8Array): Float32Array {
@@ -79,50 +52,23 @@ function toFloat32(dtype: string, bytes: Uint8Array): Float32Array {
  * to float32. Missing, unexpected, wrongly shaped or non-finite tensors raise a ModelError naming `file`.
  */
 export function decodeWeights(bytes: Uint8Array, file: string): WeightsFile {
-  if (bytes.byteLength < 8) throw new ModelError(file, `truncated: ${bytes.byteLength} bytes is too short for a safetensors header`);
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerLen = dv.getBigUint64(0, true);
-  if (headerLen > BigInt(MAX_HEADER_BYTES)) throw new ModelError(file, `safetensors header length ${headerLen} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
-  if (headerLen > BigInt(bytes.byteLength - 8)) throw new ModelError(file, `truncated: header says ${headerLen} bytes but the file has ${bytes.byteLength - 8} after the length`);
-  const hl = Number(headerLen);
-  let header: Record<string, unknown>;
-  try {
-    header = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 8, hl).toString('utf8')) as Record<string, unknown>;
-  } catch {
-    throw new ModelError(file, 'not a safetensors file (header is not valid JSON)');
-  }
-  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw new ModelError(file, 'not a safetensors file (header is not an object)');
-  const dataStart = 8 + hl;
-  const dataLen = bytes.byteLength - dataStart;
+  const st = parseSafetensors(bytes, (problem) => new ModelError(file, problem));
   const specs = specByName();
   const weights: Weights = new Map();
-  const metadata: Record<string, string> = {};
+  const metadata = st.metadata;
 
-  for (const [name, raw] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      if (raw && typeof raw === 'object') for (const [k, v] of Object.entries(raw)) if (typeof v === 'string') metadata[k] = v;
-      continue;
-    }
+  for (const name of st.names) {
     if (isIgnorableName(name)) continue;
     const spec = specs.get(name);
     if (!spec) throw new ModelError(file, `unexpected tensor "${name}" (not part of AstroMAE)`);
-    const e = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
-    if (!e || typeof e !== 'object' || !Array.isArray(e.shape) || !Array.isArray(e.data_offsets) || e.data_offsets.length !== 2)
-      throw new ModelError(file, `tensor "${name}" has a malformed header entry`);
-    const dtype = String(e.dtype);
-    if (!(dtype in ITEM_BYTES) || dtype === 'I64') throw new ModelError(file, `tensor "${name}" has dtype ${dtype}; expected F32, F64, F16 or BF16`);
-    const shape = e.shape as unknown[];
-    if (shape.length !== spec.shape.length || shape.some((d, i) => d !== spec.shape[i]))
-      throw new ModelError(file, `tensor "${name}" has shape [${shape.join(',')}], expected [${spec.shape.join(',')}]`);
-    const [begin, end] = e.data_offsets as unknown[];
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0 || (end as number) < (begin as number))
-      throw new ModelError(file, `tensor "${name}" has invalid data offsets`);
-    const b = begin as number;
-    const en = end as number;
+    const e = st.entry(name)!;
+    const dtype = e.dtype;
+    if (!Object.hasOwn(ITEM_BYTES, dtype) || dtype === 'I64') throw new ModelError(file, `tensor "${name}" has dtype ${dtype}; expected F32, F64, F16 or BF16`);
+    if (e.shape.length !== spec.shape.length || e.shape.some((d, i) => d !== spec.shape[i]))
+      throw new ModelError(file, `tensor "${name}" has shape [${e.shape.join(',')}], expected [${spec.shape.join(',')}]`);
     const need = elementCount(spec.shape) * ITEM_BYTES[dtype]!;
-    if (en - b !== need) throw new ModelError(file, `tensor "${name}" occupies ${en - b} bytes but its shape needs ${need}`);
-    if (en > dataLen) throw new ModelError(file, `truncated: tensor "${name}" ends at byte ${en} of a ${dataLen}-byte data section`);
-    const values = toFloat32(dtype, bytes.subarray(dataStart + b, dataStart + en));
+    const at = st.locate(name, e, need);
+    const values = toFloat32(dtype, bytes.subarray(at, at + need));
     for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) throw new ModelError(file, `tensor "${name}" holds a non-finite value at index ${i}`);
     weights.set(name, values);
   }

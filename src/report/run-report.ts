@@ -1,10 +1,13 @@
 // Writes a run's report: the plots as SVG and PNG, and one self-contained HTML page, all atomically.
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../util/atomic-file.js';
 import { renderReportHtml, type HtmlPlot, type HtmlRank } from './html.js';
 import { hasTimes, histogramPlot, renderSvg, residualPlot, scatterPlot, svgToPng, timelinePlot, type PlotSpec } from './plots.js';
+
+// Other modules write their files through the report's helper too.
+export { writeFileAtomic };
 
 export interface RunReportArgs {
   /** The run summary (summary.json); any JSON object is shown, the run contract's fields get their own sections. */
@@ -85,20 +88,4 @@ export async function writeRunReport(args: RunReportArgs): Promise<RunReportFile
     (out as unknown as Record<string, string>)[`${p.name}Png`] = p.png;
   }
   return out;
-}
-
-/** Write to a temp name in the same directory, then rename: readers see the old file or the whole new one. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const handle = await open(tmp, 'wx', 0o644);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-    await handle.close();
-    await rename(tmp, path);
-  } catch (err) {
-    await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }

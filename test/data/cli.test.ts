@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocalDataset } from '../../src/data/dataset.js';
 import { ExitCode } from '../../src/errors.js';
+import { npyFloat32 } from './importers/helpers/npy-writer.js';
 
 function cai(...args: string[]): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
@@ -121,4 +122,67 @@ test('cai data inspect summarizes a foreign .npy file through the importers', as
   assert.equal(info.kind, 'foreign');
   assert.deepEqual(info.arrays[0].shape, [2, 5, 32, 32]);
   assert.equal(info.arrays[0].dtype, 'float32');
+});
+
+test('cai data inspect prints a readable summary of a foreign file, and the same facts with --json', () => {
+  const file = 'test/fixtures/npy/labelled.npz';
+  const text = cai('data', 'inspect', file);
+  assert.equal(text.code, 0, text.stderr);
+  assert.ok(!text.stdout.trimStart().startsWith('{'), 'human form, not JSON');
+  assert.match(text.stdout, /^format\s+npz, 2\.1 kB$/m);
+  assert.match(text.stdout, /^\s+magnitudes\s+float64\s+\[3,5\]$/m);
+  assert.match(text.stdout, /^import\s+3 samples, labelled$/m);
+  assert.match(text.stdout, /^\s+image\s+<- images float32 \[3,5,32,32\] \(channels-first\)$/m);
+  assert.match(text.stdout, /^\s+redshift\s+<- redshifts float64 \[3,1\]$/m);
+  assert.match(text.stdout, /^\s+object_id\s+<- object_id int64 \[3\]$/m);
+
+  const json = JSON.parse(cai('data', 'inspect', file, '--json').stdout);
+  assert.equal(json.kind, 'foreign');
+  assert.equal(json.samples, 3);
+  assert.equal(json.mapping.image.array, 'images');
+
+  // A file that holds only part of a data set says why it cannot be imported as it is.
+  const lone = cai('data', 'inspect', 'test/fixtures/npy/unlabelled-dir/images.npy');
+  assert.equal(lone.code, 0, lone.stderr);
+  assert.match(lone.stdout, /^import\s+not possible as it is: a single \.npy holds one array \(images\)/m);
+});
+
+test('an output that cannot be a directory is a one-line usage error before any work', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cai-cli-out-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'plain.txt');
+  writeFileSync(file, 'not a directory');
+  const synth = cai('data', 'synth', '--samples', '3', '--out', join(file, 'sub'));
+  assert.equal(synth.code, ExitCode.usage);
+  assert.equal(synth.stderr.trim(), `cai: --out ${join(file, 'sub')}: ${file} is not a directory`);
+  const imp = cai('data', 'import', 'test/fixtures/npy/labelled.npz', '--out', file);
+  assert.equal(imp.code, ExitCode.usage);
+  assert.equal(imp.stderr.trim(), `cai: --out ${file}: exists and is not a directory`);
+  const model = cai('model', 'build', '--uncalibrated', '--out', dir);
+  assert.equal(model.code, ExitCode.usage);
+  assert.equal(model.stderr.trim(), `cai: --out ${dir}: is a directory; give a file name`);
+  assert.equal(readFileSync(file, 'utf8'), 'not a directory');
+});
+
+test('cai data inspect --verify reads every sample of a foreign file and names a non-finite value', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cai-cli-verify-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const arrays = join(dir, 'arrays');
+  mkdirSync(arrays);
+  const images = new Float32Array(4 * 5120).fill(0.5);
+  writeFileSync(join(arrays, 'images.npy'), npyFloat32([4, 5, 32, 32], images));
+  const mags = new Float32Array(20).fill(18);
+  mags[3 * 5 + 2] = NaN;
+  writeFileSync(join(arrays, 'mags.npy'), npyFloat32([4, 5], mags));
+
+  const r = cai('data', 'inspect', arrays, '--verify');
+  assert.equal(r.code, ExitCode.data, r.stderr);
+  assert.match(r.stdout, /^verify\s+FAILED: 1 problem in 4 samples read$/m);
+  assert.match(r.stdout, new RegExp(`^  ${arrays}: non-finite magnitude value NaN in sample 3$`, 'm'));
+
+  mags[3 * 5 + 2] = 18;
+  writeFileSync(join(arrays, 'mags.npy'), npyFloat32([4, 5], mags));
+  const ok = cai('data', 'inspect', arrays, '--verify', '--json');
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).verified, { ok: true, checked: 4, problems: [] });
 });

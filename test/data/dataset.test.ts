@@ -170,3 +170,28 @@ test('truncated partition, checksum mismatch, wrong shape, NaN and count mismatc
   rmSync(f1);
   await assert.rejects(ds.readPartition(e1), (e: unknown) => e instanceof DataError && e.file === f1 && /missing/.test(e.message));
 });
+
+test('manifest sample and byte counts that could drive a huge allocation are refused when it is opened', async (t) => {
+  const dir = tmp(t);
+  await writeSmall(dir);
+  const mpath = join(dir, 'manifest.json');
+  const good = JSON.parse(readFileSync(mpath, 'utf8'));
+  const rejects = async (edit: (m: typeof good) => void, pattern: RegExp): Promise<void> => {
+    const m = structuredClone(good);
+    edit(m);
+    writeFileSync(mpath, JSON.stringify(m));
+    await assert.rejects(openLocalDataset(dir), (e: unknown) => e instanceof DataError && e.message.startsWith(mpath) && pattern.test(e.message), String(pattern));
+  };
+  // Ten billion samples in a 60 kB partition: the counts agree with each other, not with the bytes.
+  await rejects((m) => {
+    m.partitions[0].samples = 1e10;
+    m.samples = 1e10 + 3;
+  }, /partition partitions\/part-00000\.safetensors is listed with 10000000000 samples, more than its \d+ bytes can hold/);
+  await rejects((m) => {
+    m.partitions[0].bytes = 2 ** 40;
+    m.bytes = 2 ** 40 + m.partitions[1].bytes;
+  }, /listed as 1099511627776 bytes, more than the 2147483647-byte limit/);
+  await rejects((m) => (m.bytes += 1), /manifest says \d+ bytes but its partitions hold \d+/);
+  writeFileSync(mpath, JSON.stringify(good));
+  assert.equal((await openLocalDataset(dir)).manifest.samples, 6);
+});

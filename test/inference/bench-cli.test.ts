@@ -37,3 +37,36 @@ test('cai bench infer measures onnxruntime alone and the pipeline on the same sa
   assert.match(text.stdout, /end to end \(pipeline\)\s+[\d.]+ samples\/s/);
   assert.match(text.stdout, /ratio end-to-end \/ raw: [\d.]+ \(target >= 0.9\)/);
 });
+
+function cai(...args: string[]) {
+  return spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
+}
+
+test('cai bench synth measures the generator against its baselines', () => {
+  const r = cai('bench', 'synth', '--samples', '400', '--repeats', '1', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const b = JSON.parse(r.stdout);
+  assert.equal(b.samples, 400);
+  assert.equal(b.repeats, 1);
+  for (const k of ['galaxiesPerCpuSecond', 'galaxiesPerWallSecond', 'catalogPerCpuSecond', 'noiseOnlyPerCpuSecond']) assert.ok(b[k] > 0, `${k} = ${b[k]}`);
+  assert.ok(Math.abs(b.ratioToNoiseOnly - b.galaxiesPerCpuSecond / b.noiseOnlyPerCpuSecond) < 0.05 * b.ratioToNoiseOnly + 0.002);
+});
+
+test('cai bench all runs the chosen benchmarks in their own processes and collects their JSON', () => {
+  const bad = cai('bench', 'all', '--only', 'synth,nonsense');
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--only: unknown benchmark nonsense \(available: infer, synth, /);
+  const none = cai('bench', 'all', '--only', 'synth', '--skip', 'synth');
+  assert.equal(none.status, 2);
+
+  const r = cai('bench', 'all', '--only', 'synth', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.benchmarks.length, 1);
+  const [synth] = out.benchmarks;
+  assert.equal(synth.name, 'synth');
+  assert.equal(synth.exitCode, 0);
+  assert.equal(synth.result.samples, 20_000, 'the benchmark ran with its own defaults');
+  assert.ok(synth.result.galaxiesPerCpuSecond > 0);
+  assert.match(r.stderr, /== \[1\/1\] cai bench synth/);
+});

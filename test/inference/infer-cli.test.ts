@@ -160,6 +160,9 @@ test('bad flags are usage errors; --device cuda without CUDA is "unavailable"', 
   assert.match(badDevice.stderr, /--device must be cpu, cuda or auto/);
   const badBatch = cai('infer', '--data', data, '--model', model, '--out', join(work, 'o'), '--batch-size', '0');
   assert.equal(badBatch.code, ExitCode.usage);
+  const outIsFile = cai('infer', '--data', data, '--model', model, '--out', model);
+  assert.equal(outIsFile.code, ExitCode.usage);
+  assert.equal(outIsFile.stderr.trim(), `cai: --out ${model}: exists and is not a directory`);
   const cuda = cai('infer', '--data', data, '--model', model, '--out', join(work, 'o'), '--device', 'cuda');
   if (cuda.code !== 0) {
     assert.equal(cuda.code, ExitCode.unavailable);

@@ -1,14 +1,20 @@
 import type { Command } from 'commander';
+import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { UsageError } from '../../errors.js';
+import { CaiError, ExitCode, UsageError } from '../../errors.js';
+import type { SynthBenchResult } from '../../bench/synth.js';
 import type { DeviceChoice } from '../../inference/session.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
+import { positiveInt } from '../parse.js';
 import { registerWorkflowBench } from './bench-workflow.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
   registerInferBench(bench);
+  addSynthBenchCommand(bench, 'synth');
   registerWorkflowBench(bench);
+  // Last, so that it sees every benchmark registered before it.
+  registerAllBench(bench);
 }
 
 interface InferBenchFlags {
@@ -67,6 +73,144 @@ function registerInferBench(bench: Command): void {
         } finally {
           progress.done();
         }
+      }),
+    );
+}
+
+interface SynthBenchFlags {
+  samples: number;
+  repeats: number;
+  json?: boolean;
+}
+
+/** The synthetic generator's speed benchmark, as `cai bench synth` (and `cai data synth-bench`). */
+export function addSynthBenchCommand(parent: Command, name: string): void {
+  parent
+    .command(name)
+    .description('speed of the synthetic generator (galaxies per CPU second), against catalogue-only and noise-only baselines')
+    .option('--samples <n>', 'galaxies per measurement', positiveInt, 20_000)
+    .option('--repeats <n>', 'repeat each measurement; the best run counts', positiveInt, 3)
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', `\nExample:\n  cai ${parent.name()} ${name} --samples 20000 --json`)
+    .action(
+      action(async (flags: SynthBenchFlags) => {
+        const { runSynthBench } = await import('../../bench/synth.js');
+        const progress = new Progress(flags);
+        let r: SynthBenchResult;
+        try {
+          r = runSynthBench({ samples: flags.samples, repeats: flags.repeats, onStep: (s) => progress.update(s, true) });
+        } finally {
+          progress.done();
+        }
+        emit(flags, r, () => formatSynthBench(r));
+      }),
+    );
+}
+
+export function formatSynthBench(r: SynthBenchResult): string {
+  return [
+    `generator      ${r.galaxiesPerCpuSecond} galaxies per CPU second (${r.galaxiesPerWallSecond} per wall second), one thread`,
+    `catalogue only ${r.catalogPerCpuSecond} per CPU second`,
+    `noise only     ${r.noiseOnlyPerCpuSecond} per CPU second; generator / noise-only = ${r.ratioToNoiseOnly}`,
+    `first call     ${r.firstCallCpuMs} ms CPU (photometry table)`,
+    `best of ${r.repeats} runs of ${r.samples} galaxies`,
+  ].join('\n');
+}
+
+interface AllBenchFlags {
+  only?: string;
+  skip?: string;
+  json?: boolean;
+}
+
+interface BenchOutcome {
+  name: string;
+  exitCode: number;
+  seconds: number;
+  /** The benchmark's own --json output; absent when it failed. */
+  result?: unknown;
+  /** Its last line on stderr when it failed. */
+  error?: string;
+}
+
+function namesOption(flag: string, text: string | undefined, known: string[]): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(',').map((x) => x.trim()).filter(Boolean);
+  const unknown = names.filter((n) => !known.includes(n));
+  if (unknown.length) throw new UsageError(`${flag}: unknown benchmark ${unknown.join(', ')} (available: ${known.join(', ')})`);
+  return names;
+}
+
+/**
+ * Run `cai bench <name>` in a fresh process, so that each benchmark measures without the others' warm state.
+ * With `json`, its JSON result is collected and its stderr kept for the failure message; otherwise it prints
+ * its own figures and progress straight to this terminal.
+ */
+function runChild(name: string, json: boolean): Promise<BenchOutcome> {
+  const t0 = performance.now();
+  // The same node flags (e.g. the TypeScript loader when running from source) and the same entry script.
+  const args = [...process.execArgv, process.argv[1]!, 'bench', name, ...(json ? ['--json'] : [])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: json ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'] });
+    let out = '';
+    let errTail = '';
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => (errTail = (errTail + d).slice(-4000)));
+    child.on('error', (e) => reject(new CaiError(`cannot start the ${name} benchmark: ${e.message}`)));
+    child.on('close', (code, signal) => {
+      const seconds = Number(((performance.now() - t0) / 1000).toFixed(1));
+      const exitCode = code ?? ExitCode.internal;
+      if (exitCode !== 0) {
+        const lastLine = errTail.split(/\r?\n|\r/).map((l) => l.trim()).filter(Boolean).pop();
+        resolve({ name, exitCode, seconds, error: signal ? `killed by ${signal}` : (lastLine ?? `exited with code ${exitCode}`) });
+      } else if (!json) resolve({ name, exitCode, seconds });
+      else {
+        try {
+          resolve({ name, exitCode, seconds, result: JSON.parse(out) });
+        } catch {
+          resolve({ name, exitCode: ExitCode.internal, seconds, error: 'printed no JSON result' });
+        }
+      }
+    });
+  });
+}
+
+function registerAllBench(bench: Command): void {
+  bench
+    .command('all')
+    .description('run every benchmark in turn, each in its own process with its defaults')
+    .option('--only <names>', 'comma-separated benchmarks to run (default: all)')
+    .option('--skip <names>', 'comma-separated benchmarks to leave out')
+    .option('--json', 'print {benchmarks: [{name, exitCode, seconds, result}]} as JSON')
+    .addHelpText(
+      'after',
+      `
+Each benchmark runs as \`cai bench <name>\` with its own defaults and prints its own figures. A failing
+benchmark does not stop the others; the exit code is that of the first one that failed.
+
+Examples:
+  cai bench all
+  cai bench all --only infer,synth --json
+  npm run bench`,
+    )
+    .action(
+      action(async (flags: AllBenchFlags) => {
+        const known = bench.commands.map((c) => c.name()).filter((n) => n !== 'all');
+        const only = namesOption('--only', flags.only, known);
+        const skip = namesOption('--skip', flags.skip, known) ?? [];
+        const chosen = (only ?? known).filter((n) => !skip.includes(n));
+        if (chosen.length === 0) throw new UsageError('no benchmark left to run');
+        const outcomes: BenchOutcome[] = [];
+        for (const [i, name] of chosen.entries()) {
+          // Announced on stderr, so that stdout holds only figures (or only the JSON).
+          process.stderr.write(`== [${i + 1}/${chosen.length}] cai bench ${name}\n`);
+          const o = await runChild(name, Boolean(flags.json));
+          outcomes.push(o);
+          process.stderr.write(o.exitCode === 0 ? `== ${name}: done in ${o.seconds} s\n` : `== ${name}: FAILED (exit ${o.exitCode}) after ${o.seconds} s${flags.json ? `: ${o.error}` : ''}\n`);
+        }
+        const failed = outcomes.filter((o) => o.exitCode !== 0);
+        emit(flags, { benchmarks: outcomes }, () => `\n${outcomes.length - failed.length} of ${outcomes.length} benchmarks finished${failed.length ? `; failed: ${failed.map((o) => `${o.name} (exit ${o.exitCode})`).join(', ')}` : ''}`);
+        if (failed.length) process.exitCode = failed[0]!.exitCode;
       }),
     );
 }

@@ -1,21 +1,10 @@
 import { InvalidArgumentError, Option, type Command } from 'commander';
-import { UsageError, oneLine } from '../../errors.js';
+import { oneLine } from '../../errors.js';
 import { parseKeys, type KeyMap } from '../../data/importers/mapping.js';
 import type { ImportReport } from '../../data/importers/import-job.js';
 import { Progress, action, emit } from '../output.js';
-
-// Option parsers throw commander's InvalidArgumentError, which commander reports as a usage error (exit 2).
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
-}
+import { checkOutputDir, partitionSize, partitionSizeOptions, type PartitionSizeFlags } from '../parse.js';
+import { DEFAULT_PARTITION_BYTES } from '../../data/dataset.js';
 
 function int64(v: string): bigint {
   if (!/^-?\d{1,19}$/.test(v.trim())) throw new InvalidArgumentError('must be an integer');
@@ -32,10 +21,8 @@ function keyMap(v: string): KeyMap {
   }
 }
 
-interface ImportFlags {
+interface ImportFlags extends PartitionSizeFlags {
   out: string;
-  partitionMb?: number;
-  partitionSamples?: number;
   keys?: KeyMap;
   channelsLast?: boolean;
   idBase: bigint;
@@ -46,13 +33,14 @@ interface ImportFlags {
 
 /** Adds `cai data import` to the `data` group. */
 export function registerImport(data: Command): void {
+  const [mb, samples] = partitionSizeOptions(`default ${DEFAULT_PARTITION_BYTES / 1e6}`);
   data
     .command('import')
     .description('convert PyTorch .pt partitions, NumPy .npy/.npz or HDF5 files into a native data set')
     .argument('<files...>', 'input files (.pt, .npz, .npy directory, .h5/.hdf5), imported in the order given')
     .requiredOption('--out <dir>', 'output data set directory (created if missing)')
-    .option('--partition-mb <mb>', 'target partition size in MB (10^6 bytes; default 25)', positiveNumber)
-    .option('--partition-samples <k>', 'samples per partition (instead of --partition-mb)', positiveInt)
+    .addOption(mb)
+    .addOption(samples)
     .option('--keys <role=name,...>', 'array names: image=NAME,magnitude=NAME,redshift=NAME|none,object_id=NAME|none', keyMap)
     .option('--channels-last', 'images are [N,32,32,5] (detected from the shape anyway; this makes it a requirement)')
     .addOption(new Option('--id-base <n>', 'first object id for files without an id array; ids continue across files').argParser(int64).default(0n, '0'))
@@ -76,7 +64,8 @@ message; nothing is left behind and no manifest is written).`,
     )
     .action(
       action(async (files: string[], flags: ImportFlags) => {
-        if (flags.partitionMb !== undefined && flags.partitionSamples !== undefined) throw new UsageError('give --partition-mb or --partition-samples, not both');
+        const size = partitionSize(flags, false);
+        await checkOutputDir(flags.out);
 
         const { importFiles } = await import('../../data/importers/import-job.js');
         const progress = new Progress(flags);
@@ -86,8 +75,7 @@ message; nothing is left behind and no manifest is written).`,
             out: flags.out,
             keys: flags.keys,
             channelsLast: flags.channelsLast,
-            partitionSamples: flags.partitionSamples,
-            partitionBytes: flags.partitionMb !== undefined ? Math.round(flags.partitionMb * 1_000_000) : undefined,
+            ...size,
             name: flags.name,
             overwrite: flags.overwrite,
             idBase: flags.idBase,

@@ -1,4 +1,4 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DataError, ExitCode, UsageError } from '../../errors.js';
@@ -7,6 +7,8 @@ import { DEFAULT_PARTITION_BYTES, describeKey, openLocalDataset } from '../../da
 import { formatBytes, formatInspection, inspectDataset, inspectPartitionBytes } from '../../data/inspect.js';
 import { LocalStorage } from '../../storage/local/local-storage.js';
 import { Progress, action, emit } from '../output.js';
+import { partitionSizeOptions, checkOutputDir, nonNegativeInt, partitionSize, positiveInt, type PartitionSizeFlags } from '../parse.js';
+import { addSynthBenchCommand } from './bench.js';
 import { registerImport } from './data-import.js';
 
 export function register(program: Command): void {
@@ -15,79 +17,10 @@ export function register(program: Command): void {
   registerImport(data);
   registerInspect(data);
   registerRepartition(data);
-  registerSynthBench(data);
+  addSynthBenchCommand(data, 'synth-bench');
 }
 
-interface SynthBenchFlags {
-  samples: number;
-  repeats: number;
-  json?: boolean;
-}
-
-function registerSynthBench(data: Command): void {
-  data
-    .command('synth-bench')
-    .description('speed of the synthetic generator (galaxies per CPU second), against catalogue-only and noise-only baselines')
-    .option('--samples <n>', 'galaxies per measurement', positiveInt, 20_000)
-    .option('--repeats <n>', 'repeat each measurement; the best run counts', positiveInt, 3)
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  cai data synth-bench --samples 20000 --json')
-    .action(
-      action(async (flags: SynthBenchFlags) => {
-        const { runSynthBench } = await import('../../bench/synth.js');
-        const progress = new Progress(flags);
-        let r;
-        try {
-          r = runSynthBench({ samples: flags.samples, repeats: flags.repeats, onStep: (s) => progress.update(s, true) });
-        } finally {
-          progress.done();
-        }
-        emit(flags, r, () =>
-          [
-            `generator      ${r.galaxiesPerCpuSecond} galaxies per CPU second (${r.galaxiesPerWallSecond} per wall second), one thread`,
-            `catalogue only ${r.catalogPerCpuSecond} per CPU second`,
-            `noise only     ${r.noiseOnlyPerCpuSecond} per CPU second; generator / noise-only = ${r.ratioToNoiseOnly}`,
-            `first call     ${r.firstCallCpuMs} ms CPU (photometry table)`,
-            `best of ${r.repeats} runs of ${r.samples} galaxies`,
-          ].join('\n'),
-        );
-      }),
-    );
-}
-
-// Parsers throw commander's InvalidArgumentError, which commander reports as a usage error (exit 2).
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
-}
-
-function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0');
-  return n;
-}
-
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
-
-interface SizeFlags {
-  partitionMb?: number;
-  partitionSamples?: number;
-}
-
-function partitionSize(flags: SizeFlags, required: boolean): { partitionSamples?: number; partitionBytes?: number } {
-  if (flags.partitionMb !== undefined && flags.partitionSamples !== undefined) throw new UsageError('give --partition-mb or --partition-samples, not both');
-  if (flags.partitionSamples !== undefined) return { partitionSamples: flags.partitionSamples };
-  if (flags.partitionMb !== undefined) return { partitionBytes: Math.round(flags.partitionMb * 1_000_000) };
-  if (required) throw new UsageError('give a partition size: --partition-mb M or --partition-samples K');
-  return {};
-}
-
-interface SynthFlags extends SizeFlags {
+interface SynthFlags extends PartitionSizeFlags {
   samples: number;
   seed: number;
   unlabelled?: boolean;
@@ -98,13 +31,14 @@ interface SynthFlags extends SizeFlags {
 }
 
 function registerSynth(data: Command): void {
+  const [mb, samples] = partitionSizeOptions(`default ${DEFAULT_PARTITION_BYTES / 1e6}`);
   data
     .command('synth')
     .description('generate a synthetic SDSS-like galaxy data set (deterministic in --seed)')
     .requiredOption('--samples <n>', 'number of galaxies', positiveInt)
     .option('--seed <s>', 'generator seed; the same seed gives byte-identical partitions', nonNegativeInt, 0)
-    .option('--partition-mb <mb>', `target partition size in MB (10^6 bytes; default ${DEFAULT_PARTITION_BYTES / 1e6})`, positiveNumber)
-    .option('--partition-samples <k>', 'samples per partition (instead of --partition-mb)', positiveInt)
+    .addOption(mb)
+    .addOption(samples)
     .option('--unlabelled', 'leave out the redshift tensor')
     .requiredOption('--out <dir>', 'output data set directory (created if missing)')
     .option('--name <name>', 'data set name recorded in the manifest')
@@ -126,6 +60,7 @@ Exit codes: 2 bad flags or an output that already holds a data set (use --overwr
     .action(
       action(async (flags: SynthFlags) => {
         const size = partitionSize(flags, false);
+        await checkOutputDir(flags.out);
         const { synthesizeDataset } = await import('../../data/synth-dataset.js');
         const progress = new Progress(flags);
         const t0 = performance.now();
@@ -198,7 +133,7 @@ function registerInspect(data: Command): void {
     .command('inspect')
     .description('summarize a data set, a partition file or a foreign file; --verify checks every partition')
     .argument('<path>', 'data set directory, manifest.json, .safetensors partition, or .pt/.npy/.npz/.h5/.hdf5 file')
-    .option('--verify', 'check every partition against the manifest: size, sha256, shapes, object ids, finite values')
+    .option('--verify', 'check every partition against the manifest: size, sha256, shapes, object ids, finite values (a foreign file: read every sample, check values are finite)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',
@@ -218,9 +153,21 @@ Exit codes: 3 the data are bad (a verification problem, a corrupt file or manife
       action(async (path: string, flags: InspectFlags) => {
         const kind = await classify(path);
         if (kind === 'foreign') {
-          const { inspectImportFile } = await import('../../data/importers/index.js');
+          const { formatImportInspection, inspectImportFile, verifyImportFile } = await import('../../data/importers/index.js');
           const info = await inspectImportFile(path);
-          emit(flags, { kind: 'foreign', ...info }, () => JSON.stringify(info, null, 2));
+          if (flags.verify && info.mapping) {
+            const progress = new Progress(flags);
+            try {
+              info.verified = await verifyImportFile(path, {}, (done, total) => progress.update(`verifying: ${done}/${total} samples`));
+            } finally {
+              progress.done();
+            }
+          }
+          emit(flags, { kind: 'foreign', ...info }, () => formatImportInspection(info));
+          if (info.verified && !info.verified.ok) {
+            if (flags.json) for (const p of info.verified.problems) process.stderr.write(`cai: ${p}\n`);
+            process.exitCode = ExitCode.data;
+          }
           return;
         }
         if (kind === 'partition') {
@@ -249,7 +196,7 @@ Exit codes: 3 the data are bad (a verification problem, a corrupt file or manife
     );
 }
 
-interface RepartitionFlags extends SizeFlags {
+interface RepartitionFlags extends PartitionSizeFlags {
   data: string;
   out: string;
   overwrite?: boolean;
@@ -258,13 +205,14 @@ interface RepartitionFlags extends SizeFlags {
 }
 
 function registerRepartition(data: Command): void {
+  const [mb, samples] = partitionSizeOptions('the CAI paper used 25, 50, 75 and 100');
   data
     .command('repartition')
     .description('split or merge a data set into partitions of a target size (order and object ids preserved)')
     .requiredOption('--data <manifest>', 'input data set directory or its manifest.json')
     .requiredOption('--out <dir>', 'output data set directory (created if missing; not the input directory)')
-    .option('--partition-mb <mb>', 'target partition size in MB (10^6 bytes); the CAI paper used 25, 50, 75 and 100', positiveNumber)
-    .option('--partition-samples <k>', 'samples per partition (instead of --partition-mb)', positiveInt)
+    .addOption(mb)
+    .addOption(samples)
     .option('--verify <how>', 'check of the input partitions: sha256 (every byte) or size', 'sha256')
     .option('--overwrite', 'replace a data set already in --out')
     .option('--json', 'print the result as JSON')
@@ -281,6 +229,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
       action(async (flags: RepartitionFlags) => {
         const size = partitionSize(flags, true);
         if (flags.verify !== 'sha256' && flags.verify !== 'size') throw new UsageError(`--verify must be sha256 or size, got "${flags.verify}"`);
+        await checkOutputDir(flags.out);
         const { repartition } = await import('../../data/repartition.js');
         const src = await openLocalDataset(flags.data);
         const progress = new Progress(flags);

@@ -4,6 +4,7 @@ import { UsageError } from '../../errors.js';
 import type { InferReport } from '../../inference/infer-job.js';
 import type { DeviceChoice } from '../../inference/session.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
+import { checkOutputDir } from '../parse.js';
 
 interface InferFlags {
   data: string;
@@ -53,6 +54,7 @@ Exit codes: 3 bad data (corrupt, truncated, checksum, shape, NaN), 4 missing or 
         if (flags.readAhead < 0) throw new UsageError(`--read-ahead must be 0 or more, got ${flags.readAhead}`);
         const names = flags.inputNames.split(',').map((s) => s.trim());
         if (names.length !== 2 || names.some((s) => s === '')) throw new UsageError(`--input-names must be two comma-separated names (image,magnitude), got "${flags.inputNames}"`);
+        await checkOutputDir(flags.out);
         const model = flags.model ?? (await builtinModelPath());
 
         // Loaded on use so that other commands start without onnxruntime.

@@ -1,27 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import { ModelError, UsageError } from '../../errors.js';
 import { Progress, action, emit } from '../output.js';
+import { checkOutputFile, nonNegativeInt, positiveInt, positiveNumber } from '../parse.js';
 import type { Normalization } from '../../model/astromae.js';
 import type { ModelInfo } from '../../model/inspect.js';
-
-function nonNegativeInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('must be a whole number of at least 0');
-  return n;
-}
-
-function positiveInt(v: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a whole number of at least 1');
-  return n;
-}
-
-function positiveNumber(v: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');
-  return n;
-}
 
 interface BuildFlags {
   out: string;
@@ -130,6 +113,8 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
         const started = performance.now();
         if (flags.weights && flags.uncalibrated) throw new UsageError('--uncalibrated applies to seeded weights; --weights are used as given');
         if (flags.normalization && !flags.weights) throw new UsageError('--normalization applies to --weights; seeded models get fitted or no normalization');
+        await checkOutputFile(flags.out);
+        if (flags.saveWeights) await checkOutputFile(flags.saveWeights, '--save-weights');
         const { buildAstroMAEOnnx, writeModel } = await import('../../model/astromae.js');
         const { inspectModelBytes } = await import('../../model/inspect.js');
         const { readWeightsFile, encodeWeights, NORMALIZATION_METADATA_KEY } = await import('../../model/weights-file.js');

@@ -3,7 +3,7 @@
 import { open as openFile, readdir, stat } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { DataError } from '../../errors.js';
-import type { Partition } from '../partition.js';
+import { checkFinite, type Partition } from '../partition.js';
 import { Hdf5Source, HDF5_MAGIC } from './hdf5.js';
 import { readMapped, resolveMapping, type ArrayMapping, type ImportOptions } from './mapping.js';
 import { NPY_MAGIC, NpyDirSource, NpySource, NpzSource } from './npy.js';
@@ -122,19 +122,38 @@ export async function readImportFile(path: string, opts: ImportOptions = {}): Pr
   }
 }
 
+/** What `cai data inspect` reports about a foreign file. */
+export interface ImportInspection {
+  kind?: 'foreign';
+  file: string;
+  format: ImportFormat;
+  /** File size; absent for a directory of .npy files. */
+  bytes?: number;
+  arrays: { name: string; dtype: string; shape: number[] }[];
+  details?: Record<string, unknown>;
+  /** The mapping an import would use, or null with the reason in `mappingProblem`. */
+  mapping: ArrayMapping | null;
+  mappingProblem?: string;
+  samples?: number;
+  labelled?: boolean;
+  /** With verification: every sample read through the mapping, values checked to be finite. */
+  verified?: { ok: boolean; checked: number; problems: string[] };
+}
+
 /**
  * Describe a foreign file without reading its data: format, arrays (dtype, shape), the mapping an import
  * would use (or why none fits), and format details.
  */
-export async function inspectImportFile(path: string, opts: ImportOptions = {}): Promise<Record<string, unknown>> {
+export async function inspectImportFile(path: string, opts: ImportOptions = {}): Promise<ImportInspection> {
   const source = await openImportSource(path);
   try {
-    const out: Record<string, unknown> = {
+    const out: ImportInspection = {
       file: path,
       format: source.format,
       ...(source.format === 'npy-dir' ? {} : { bytes: (await stat(path)).size }),
-      arrays: source.arrays.map((a) => ({ name: a.name, dtype: a.dtype, shape: a.shape })),
+      arrays: source.arrays.map((a) => ({ name: a.name, dtype: a.dtype, shape: [...a.shape] })),
       ...(Object.keys(source.details).length ? { details: source.details } : {}),
+      mapping: null,
     };
     try {
       const mapping = mapSource(source, opts);
@@ -143,13 +162,84 @@ export async function inspectImportFile(path: string, opts: ImportOptions = {}):
       out.labelled = mapping.redshift !== undefined;
     } catch (e) {
       if (!(e instanceof DataError)) throw e;
-      out.mapping = null;
       out.mappingProblem = e.message.startsWith(`${path}: `) ? e.message.slice(path.length + 2) : e.message;
     }
     return out;
   } finally {
     await source.close();
   }
+}
+
+/** Samples read per step when verifying: about 64 MB of image data. */
+const VERIFY_CHUNK_SAMPLES = 3000;
+
+/**
+ * Read every sample of a foreign file through the mapping an import would use and check the values are
+ * finite. Problems (one line each, naming the file) are collected, not thrown; an unmappable file is one.
+ */
+export async function verifyImportFile(path: string, opts: ImportOptions = {}, onProgress?: (done: number, total: number) => void): Promise<{ ok: boolean; checked: number; problems: string[] }> {
+  const problems: string[] = [];
+  let reader: ImportReader;
+  try {
+    reader = await openImport(path, opts);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    return { ok: false, checked: 0, problems: [e.message] };
+  }
+  let checked = 0;
+  try {
+    for (let s = 0; s < reader.samples; s += VERIFY_CHUNK_SAMPLES) {
+      const e = Math.min(reader.samples, s + VERIFY_CHUNK_SAMPLES);
+      try {
+        checkFinite(await reader.read(s, e), path, s);
+      } catch (err) {
+        if (!(err instanceof DataError)) throw err;
+        problems.push(err.message);
+      }
+      checked = e;
+      onProgress?.(checked, reader.samples);
+    }
+  } finally {
+    await reader.close();
+  }
+  return { ok: problems.length === 0, checked, problems };
+}
+
+const shapeText = (s: readonly number[]): string => `[${s.join(',')}]`;
+
+/** Human-readable lines for `cai data inspect` on a foreign file. */
+export function formatImportInspection(x: ImportInspection): string {
+  const pad = (k: string): string => k.padEnd(10);
+  const size = x.bytes === undefined ? '' : `, ${x.bytes >= 1e6 ? `${(x.bytes / 1e6).toFixed(1)} MB` : x.bytes >= 1e3 ? `${(x.bytes / 1e3).toFixed(1)} kB` : `${x.bytes} B`}`;
+  const lines = [`${pad('file')} ${x.file}`, `${pad('format')} ${x.format}${size}`];
+  for (const [k, v] of Object.entries(x.details ?? {})) {
+    const text = Array.isArray(v) ? v.map(String).join(', ') || '(none)' : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v);
+    lines.push(`${pad(k)} ${text}`);
+  }
+  lines.push(`${pad('arrays')} ${x.arrays.length === 0 ? '(none)' : ''}`.trimEnd());
+  const width = Math.max(0, ...x.arrays.map((a) => a.name.length));
+  for (const a of x.arrays) lines.push(`  ${a.name.padEnd(width)}  ${a.dtype.padEnd(8)} ${shapeText(a.shape)}`);
+  const m = x.mapping;
+  if (!m) {
+    lines.push(`${pad('import')} not possible as it is: ${x.mappingProblem ?? 'no mapping'}`);
+    return lines.join('\n');
+  }
+  lines.push(`${pad('import')} ${m.samples} samples, ${m.redshift ? 'labelled' : 'unlabelled'}`);
+  const role = (name: string, r: { array: string; dtype: string; shape: number[] }, extra = ''): string => `  ${name.padEnd(10)} <- ${r.array} ${r.dtype} ${shapeText(r.shape)}${extra}`;
+  lines.push(role('image', m.image, ` (${m.image.layout})`));
+  lines.push(role('magnitude', m.magnitude));
+  lines.push(m.redshift ? role('redshift', m.redshift) : `  ${'redshift'.padEnd(10)} (none: unlabelled)`);
+  lines.push('array' in m.objectId ? role('object_id', m.objectId) : `  ${'object_id'.padEnd(10)} sequential from ${m.objectId.sequentialFrom}`);
+  if (m.unused.length) lines.push(`  ${'unused'.padEnd(10)} ${m.unused.join(', ')}`);
+  const v = x.verified;
+  if (v) {
+    if (v.ok) lines.push(`${pad('verify')} ok: ${v.checked} samples read, every value finite`);
+    else {
+      lines.push(`${pad('verify')} FAILED: ${v.problems.length} problem${v.problems.length === 1 ? '' : 's'} in ${v.checked} samples read`);
+      for (const p of v.problems) lines.push(`  ${p}`);
+    }
+  }
+  return lines.join('\n');
 }
 
 /** True when `path` looks like a file the importers read (by extension, or a directory of .npy files). */

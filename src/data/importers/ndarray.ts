@@ -2,6 +2,7 @@
 // values. Every foreign format decodes to this; the mapping to the native partition converts from it.
 import { constants as bufferConstants } from 'node:buffer';
 import { DataError } from '../../errors.js';
+import { halfToFloat } from '../../util/float16.js';
 
 export type DType = 'float16' | 'bfloat16' | 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
 
@@ -222,15 +223,6 @@ export function fortranStrides(shape: readonly number[]): number[] {
     acc *= shape[i]!;
   }
   return s;
-}
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24;
-  if (exp === 0x1f) return frac ? NaN : sign * Infinity;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
 }
 
 /** Values as float32 (float64 and integers are rounded to the nearest float32). */

@@ -1,6 +1,7 @@
 // Deterministic randomness for the generator. Every galaxy draws from its own small generators seeded by a
 // hash of (seed, global index, stream), so any index range can be generated alone and gives the same bytes
 // as generating everything at once.
+import { Sfc32Core } from '../../util/sfc32.js';
 
 /** A 32-bit avalanche hash of three integers (murmur3-style finaliser). */
 export function hash3(a: number, b: number, c: number): number {
@@ -16,26 +17,11 @@ export function hi32(x: number): number {
   return Math.floor(x / 4294967296) >>> 0;
 }
 
-/** sfc32: a fast, well-tested 32-bit generator with 128 bits of state. */
-export class Sfc32 {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d = 1;
+/** sfc32 seeded by (seed, index, stream). */
+export class Sfc32 extends Sfc32Core {
   constructor(seed: number, index: number, stream: number) {
-    this.a = hash3(seed >>> 0, index >>> 0, stream);
-    this.b = hash3(hi32(seed), hi32(index), stream ^ 0x5bd1e995);
-    this.c = hash3(index >>> 0, seed >>> 0, stream ^ 0x1b873593);
-    for (let i = 0; i < 12; i++) this.next();
-  }
-  next(): number {
-    const t = (((this.a + this.b) | 0) + this.d) | 0;
-    this.d = (this.d + 1) | 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) | 0;
-    this.c = (this.c << 21) | (this.c >>> 11);
-    this.c = (this.c + t) | 0;
-    return t >>> 0;
+    super();
+    this.seedState(hash3(seed >>> 0, index >>> 0, stream), hash3(hi32(seed), hi32(index), stream ^ 0x5bd1e995), hash3(index >>> 0, seed >>> 0, stream ^ 0x1b873593), 1);
   }
   /** Uniform in (0, 1): never exactly 0, so logs are safe. */
   uniform(): number {

@@ -1,0 +1,75 @@
+// Atomic file writes: the bytes go to a temp file in the same directory (same file system, so rename is
+// atomic), are flushed to disk, and the temp file is then renamed over the target. Readers see the old
+// file or the whole new one, never a part; a crash leaves at most a recognisable temp file.
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** Every temp file ends with this, so listings can skip leftovers of a crashed write. */
+export const TEMP_SUFFIX = '.cai-tmp';
+
+export function isTempFile(name: string): boolean {
+  return name.endsWith(TEMP_SUFFIX);
+}
+
+/** A fresh, hidden temp name next to `path`. */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+export interface AtomicFileOptions {
+  /** Create the parent directory first (default false). */
+  mkdir?: boolean;
+  /** File mode of the new file (default 0o644). */
+  mode?: number;
+}
+
+/** A file being written under a temp name; commit() puts it in place, abort() removes it. Both are idempotent. */
+export interface AtomicFile {
+  readonly path: string;
+  readonly handle: FileHandle;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+export async function openAtomic(path: string, opts: AtomicFileOptions = {}): Promise<AtomicFile> {
+  if (opts.mkdir) await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  const handle = await open(tmp, 'wx', opts.mode ?? 0o644);
+  let done = false;
+  const abort = async (): Promise<void> => {
+    if (done) return;
+    done = true;
+    await handle.close().catch(() => undefined);
+    await rm(tmp, { force: true });
+  };
+  return {
+    path,
+    handle,
+    commit: async () => {
+      if (done) return;
+      try {
+        await handle.sync();
+        await handle.close();
+        await rename(tmp, path);
+        done = true;
+      } catch (err) {
+        await abort();
+        throw err;
+      }
+    },
+    abort,
+  };
+}
+
+/** Write `data` to `path` atomically. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, opts: AtomicFileOptions = {}): Promise<void> {
+  const f = await openAtomic(path, opts);
+  try {
+    await f.handle.writeFile(data);
+    await f.commit();
+  } catch (err) {
+    await f.abort();
+    throw err;
+  }
+}
