@@ -8,14 +8,26 @@ import { register as registerRun } from './commands/run.js';
 import { register as registerFmi } from './commands/fmi.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
+import { register as registerAws } from './commands/aws.js';
 import { ExitCode } from '../errors.js';
+
+// The SDK warns on every Node 20 process about its future support window; the project pins its SDK
+// versions and supports Node 20, so the notice is noise on every command's stderr.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+// `cai ... | head` closes stdout early: end quietly instead of crashing on EPIPE.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 
 const program = new Command();
 program
   .name('cai')
   .description('Cloud Astronomy Inference: AstroMAE redshift inference over SDSS image partitions')
   .version('0.1.0')
-  .showHelpAfterError()
+  // Usage errors stay one line; the full help is one --help away.
+  .configureOutput({ outputError: (text, write) => write(`cai: ${text.replace(/^error: /, '').trim()} (see --help)\n`) })
   .exitOverride();
 
 registerData(program);
@@ -25,7 +37,7 @@ registerRun(program);
 registerFmi(program);
 registerBench(program);
 registerReport(program);
-(await import('./commands/aws.js')).register(program);
+registerAws(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -28,7 +28,8 @@ async function run(bytes: Uint8Array, image: Float32Array, magnitude: Float32Arr
   const s = await ort.InferenceSession.create(bytes, { intraOpNumThreads: 2 });
   const n = magnitude.length / ARCH.bands;
   try {
-    return await s.run({ image: new ort.Tensor('float32', image, [n, 5, 32, 32]), magnitude: new ort.Tensor('float32', magnitude, [n, 5]) }, outputs);
+    const feeds = { image: new ort.Tensor('float32', image, [n, 5, 32, 32]), magnitude: new ort.Tensor('float32', magnitude, [n, 5]) };
+    return await (outputs ? s.run(feeds, outputs) : s.run(feeds));
   } finally {
     await s.release();
   }

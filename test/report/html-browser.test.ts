@@ -127,7 +127,7 @@ test('large run: the scatter is a 2-D histogram whose cells hold every sample', 
     assert.equal(counts.reduce((s, c) => s + c, 0), 6000);
     assert.match((await page.locator('#plot-scatter figcaption').textContent())!, /6,000 samples as a 60 x 60 2-D histogram/);
     // Two plots with colour legends: their gradient ids must not collide on the page.
-    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('[id]'), (e) => e.id));
+    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('[id]'), (e) => (e as Element).id));
     assert.equal(new Set(ids).size, ids.length, 'element ids are unique');
   } finally {
     await page.close();

@@ -53,7 +53,7 @@ test('HDF5 datasets in groups are found by name, decompressed and converted', as
   assert.deepEqual(Array.from(p.magnitude), Array.from(mags));
   assert.deepEqual(Array.from(p.redshift!), Array.from({ length: N }, (_, i) => Math.fround(i / 10)));
   assert.deepEqual(Array.from(p.objectId), Array.from(ids));
-  const info = (await inspectImportFile(file)) as { format: string; details: { skipped: string[] }; mapping: Record<string, { array: string }> };
+  const info = (await inspectImportFile(file)) as unknown as { format: string; details: { skipped: string[] }; mapping: Record<string, { array: string }> };
   assert.equal(info.format, 'hdf5');
   assert.deepEqual(info.details.skipped, ['notes (dtype S)']);
   assert.deepEqual([info.mapping.image!.array, info.mapping.magnitude!.array, info.mapping.redshift!.array, info.mapping.objectId!.array], ['cutouts/images', 'photo/dered_petro_mag', 'specz', 'objid']);
@@ -73,7 +73,7 @@ test('channel-last HDF5 images are transposed; external links are not followed',
   const p = await readImportFile(file, { channelsLast: true });
   assert.deepEqual(Array.from(p.image), Array.from(images(2, false), Math.fround));
   assert.deepEqual(Array.from(p.objectId), [0n, 1n], 'ids come from the sequence, not from the linked file');
-  const info = (await inspectImportFile(file)) as { details: { skipped: string[] }; arrays: { name: string }[] };
+  const info = (await inspectImportFile(file)) as unknown as { details: { skipped: string[] }; arrays: { name: string }[] };
   assert.deepEqual(info.details.skipped, ['ids (external link)']);
   assert.deepEqual(info.arrays.map((a) => a.name).sort(), ['X', 'mags']);
   await assert.rejects(readImportFile(file, { keys: { object_id: 'ids' } }), (e: unknown) => e instanceof DataError && /has no array "ids" for object_id/.test(e.message));
