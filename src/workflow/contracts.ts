@@ -15,6 +15,46 @@ const iso = z.string().max(40);
 const ms = z.number().finite().nonnegative();
 const objectIdText = z.string().regex(/^-?\d+$/);
 
+/** Channels an FMI aggregation can run over, and what a run may ask for. */
+export const FMI_AGGREGATION_CHANNELS = ['tcp', 'redis', 's3'] as const;
+export type FmiAggregationChannel = (typeof FMI_AGGREGATION_CHANNELS)[number];
+export const FMI_CHANNEL_REQUESTS = [...FMI_AGGREGATION_CHANNELS, 'auto'] as const;
+export const AGGREGATION_MODES = ['storage', 'fmi'] as const;
+export type AggregationMode = (typeof AGGREGATION_MODES)[number];
+
+/**
+ * How the ranks' results come together. `storage` (also when absent, as in inputs written before this
+ * field existed): Summarize reads every rank object. `fmi`: the ranks gather their results to the first
+ * running rank over an FMI channel, and it writes the summary; Summarize only picks that up.
+ */
+export const aggregationConfigSchema = z.discriminatedUnion('mode', [
+  z.object({ mode: z.literal('storage') }),
+  z.object({
+    mode: z.literal('fmi'),
+    /** What was asked for; `auto` lets the channel policy choose. */
+    channel: z.enum(FMI_CHANNEL_REQUESTS),
+    hint: z.enum(['fast', 'cheap']),
+    /** Longest a rank waits for the others once its own inference is done, seconds. */
+    timeoutS: z.number().int().min(1).max(86_400),
+    /** The channel the engine resolved the request to (filled in before the run starts). */
+    chosen: z
+      .object({
+        channel: z.enum(FMI_AGGREGATION_CHANNELS),
+        /** Bytes per rank the policy was asked about. */
+        gatherBytesPerRank: z.number().int().nonnegative(),
+        reason: z.string().max(2000),
+      })
+      .optional(),
+  }),
+]);
+export type AggregationConfig = z.infer<typeof aggregationConfigSchema>;
+export type FmiAggregationConfig = Extract<AggregationConfig, { mode: 'fmi' }>;
+
+/** The run's aggregation mode; inputs without the field are storage runs. */
+export function aggregationOf(run: { aggregation?: AggregationConfig }): AggregationConfig {
+  return run.aggregation ?? { mode: 'storage' };
+}
+
 /** The execution input's `run` object: everything a task needs to know about the run. */
 export const runConfigSchema = z.object({
   schemaVersion: z.literal(CONTRACT_VERSION),
@@ -39,6 +79,8 @@ export const runConfigSchema = z.object({
   report: z.boolean(),
   /** When the run was submitted (the wall time of the whole run starts here). */
   submittedAt: iso,
+  /** Optional, so run inputs written before it existed stay valid: absent means `storage`. */
+  aggregation: aggregationConfigSchema.optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 
@@ -80,8 +122,28 @@ export const planRefSchema = z.object({
   /** Ranks whose verified results from an earlier attempt of this run id are kept. */
   reused: z.array(z.number().int().nonnegative()),
   initializeMs: ms,
+  /** FMI runs: this attempt's aggregation object (members, attempt id). */
+  aggregation: z.object({ key: z.string().min(1), attempt: z.string().regex(/^[0-9a-f]{8,64}$/) }).optional(),
 });
 export type PlanRef = z.infer<typeof planRefSchema>;
+
+/**
+ * results/<run>/aggregation.json, written by Initialize for an FMI run: who forms this attempt's
+ * communicator (the ranks that run; their order is the communicator's rank order, the first is the root).
+ */
+export const aggregationPlanSchema = z.object({
+  schemaVersion: z.literal(CONTRACT_VERSION),
+  kind: z.literal('cai-run-aggregation'),
+  runId: runIdSchema,
+  /** Fresh per attempt: names the communicator's run, so frames of an earlier attempt are refused. */
+  attempt: z.string().regex(/^[0-9a-f]{8,64}$/),
+  channel: z.enum(FMI_AGGREGATION_CHANNELS),
+  members: z.array(z.number().int().nonnegative()),
+  reused: z.array(z.number().int().nonnegative()),
+  initializeMs: ms,
+  createdAt: iso,
+});
+export type AggregationPlan = z.infer<typeof aggregationPlanSchema>;
 
 /** One Map item's input. */
 export const rankEventSchema = z.object({ run: runConfigSchema, planKey: z.string().min(1), rank: z.number().int().nonnegative() });
@@ -148,8 +210,28 @@ export const rankResultSchema = z.object({
 export type RankResult = z.infer<typeof rankResultSchema>;
 
 /** A Map item's output: a pointer to the result object, or the failure the Catch recorded. */
+/** What a rank of an FMI run did in the aggregation (its own results are stored either way). */
+export const rankAggregationSchema = z.object({
+  /** root: gathered and wrote the summary; member: sent its results to the root. */
+  role: z.enum(['root', 'member']),
+  status: z.enum(['written', 'sent', 'failed']),
+  /** Error name and one-line message when it failed (a deadline names the rank it waited for). */
+  error: z.string().max(200).optional(),
+  message: z.string().max(4000).optional(),
+  /** From the end of this rank's inference to the end of its part in the aggregation. */
+  ms: ms,
+});
+export type RankAggregation = z.infer<typeof rankAggregationSchema>;
+
 export const rankOutcomeSchema = z.discriminatedUnion('status', [
-  z.object({ rank: z.number().int().nonnegative(), status: z.literal('succeeded'), resultKey: z.string().min(1).nullable(), samples: z.number().int().nonnegative(), totalMs: ms }),
+  z.object({
+    rank: z.number().int().nonnegative(),
+    status: z.literal('succeeded'),
+    resultKey: z.string().min(1).nullable(),
+    samples: z.number().int().nonnegative(),
+    totalMs: ms,
+    aggregation: rankAggregationSchema.optional(),
+  }),
   z.object({ rank: z.number().int().nonnegative(), status: z.literal('failed'), error: z.string(), cause: z.unknown() }),
 ]);
 export type RankOutcome = z.infer<typeof rankOutcomeSchema>;
@@ -181,6 +263,17 @@ export const summarySchema = z.object({
     timeoutS: z.number().int(),
     toleratedFailurePercentage: z.number().int(),
     backend: z.string(),
+    /** How results were aggregated and, for FMI, the channel chosen and why (absent in older summaries). */
+    aggregation: z
+      .object({
+        mode: z.enum(AGGREGATION_MODES),
+        channel: z.enum(FMI_AGGREGATION_CHANNELS).optional(),
+        requestedChannel: z.enum(FMI_CHANNEL_REQUESTS).optional(),
+        hint: z.enum(['fast', 'cheap']).optional(),
+        timeoutS: z.number().int().optional(),
+        reason: z.string().optional(),
+      })
+      .optional(),
   }),
   dataset: z.object({ samples: z.number().int(), partitions: z.number().int(), bytes: z.number().int(), labelled: z.boolean() }),
   accuracy: z
@@ -258,6 +351,24 @@ export const summarySchema = z.object({
     statement: z.string(),
   }),
   outputs: z.object({ summary: z.string(), predictions: z.string(), report: z.string().nullable() }),
+  /** FMI runs: how the aggregation went. */
+  aggregation: z
+    .object({
+      mode: z.literal('fmi'),
+      channel: z.enum(FMI_AGGREGATION_CHANNELS),
+      attempt: z.string(),
+      /** aggregated: the root rank wrote this summary from what the ranks sent; fell-back: Summarize read the rank objects; skipped: no rank ran. */
+      status: z.enum(['aggregated', 'fell-back', 'skipped']),
+      /** Who merged the predictions and wrote the summary. */
+      summarizedBy: z.string(),
+      /** Ranks in the communicator (the ranks this attempt ran). */
+      ranks: z.number().int().nonnegative(),
+      /** Bytes the root received, and how long it waited after its own inference until it held every rank's results. */
+      bytesGathered: z.number().int().nonnegative().nullable(),
+      gatherMs: z.number().nonnegative().nullable(),
+      errors: z.array(z.object({ rank: z.number().int(), error: z.string(), message: z.string() })),
+    })
+    .optional(),
 });
 export type Summary = z.infer<typeof summarySchema>;
 
@@ -281,6 +392,7 @@ export function parseContract<T>(schema: z.ZodType<T>, bytes: Uint8Array | strin
 export const resultKeys = {
   dir: (runId: string): string => `results/${runId}/`,
   plan: (runId: string): string => `results/${runId}/plan.json`,
+  aggregation: (runId: string): string => `results/${runId}/aggregation.json`,
   rank: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.json`,
   rankPredictions: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.predictions.csv`,
   summary: (runId: string): string => `results/${runId}/summary.json`,

@@ -1,10 +1,12 @@
 // The Initialize task: plan the run (partitions -> ranks), or, when the run id already has a plan, check
-// it still fits and find the ranks whose verified results can be kept (resume).
+// it still fits and find the ranks whose verified results can be kept (resume). For an FMI run it also
+// names this attempt's communicator: the ranks that will run, all of which must be able to run at once.
+import { randomBytes } from 'node:crypto';
 import { DataError, UsageError } from '../errors.js';
 import { MAX_MANIFEST_BYTES, describeKey, sha256Hex } from '../data/dataset.js';
 import { parseManifest } from '../data/manifest.js';
 import { openStorage } from '../storage/index.js';
-import { CONTRACT_VERSION, parseContract, planSchema, resultKeys, runConfigSchema, type Plan, type PlanRef, type RunConfig } from './contracts.js';
+import { CONTRACT_VERSION, aggregationOf, parseContract, planSchema, resultKeys, runConfigSchema, type AggregationPlan, type Plan, type PlanRef, type RunConfig } from './contracts.js';
 import { assignPartitions } from './plan.js';
 import { verifiedRankResult } from './rank-results.js';
 
@@ -53,5 +55,29 @@ export async function initialize(input: unknown): Promise<InitializeOutput> {
     if (existing && run.mode === 'inference' && (await verifiedRankResult(results, run.runId, a)) !== undefined) reused.push(a.rank);
     else pending.push({ rank: a.rank });
   }
-  return { ref: { planKey, worldSize: plan.worldSize, pending, reused, initializeMs: performance.now() - t0 }, plan };
+  const ref: PlanRef = { planKey, worldSize: plan.worldSize, pending, reused, initializeMs: 0 };
+  const agg = aggregationOf(run);
+  if (agg.mode === 'fmi') {
+    const channel = agg.chosen?.channel ?? (agg.channel === 'auto' ? undefined : agg.channel);
+    if (!channel) throw new UsageError(`run ${run.runId}: fmi aggregation over channel "auto" must be resolved to tcp, redis or s3 by the engine that starts the channel`);
+    // Every member waits for all the others, so they must all be running at the same time.
+    if (run.concurrency < pending.length)
+      throw new UsageError(`fmi aggregation needs every rank running at once: concurrency ${run.concurrency} is below the ${pending.length} ranks to run; raise the concurrency to ${pending.length} or use storage aggregation`);
+    const aggregation: AggregationPlan = {
+      schemaVersion: CONTRACT_VERSION,
+      kind: 'cai-run-aggregation',
+      runId: run.runId,
+      attempt: randomBytes(8).toString('hex'),
+      channel,
+      members: pending.map((p) => p.rank),
+      reused,
+      initializeMs: performance.now() - t0,
+      createdAt: new Date().toISOString(),
+    };
+    const key = resultKeys.aggregation(run.runId);
+    await results.put(key, JSON.stringify(aggregation, null, 2) + '\n');
+    ref.aggregation = { key, attempt: aggregation.attempt };
+  }
+  ref.initializeMs = performance.now() - t0;
+  return { ref, plan };
 }

@@ -1,12 +1,19 @@
 // The embedded engine: runs the run's ASL definition with aws-local-stepfunctions on this machine.
 // Initialize and Summarize run in this process; each rank runs on a pool of worker processes that behave
 // like function instances. Retry, Catch, MaxConcurrency and timeouts come from the definition itself.
+// For an FMI run it also resolves the channel, starts what the channel needs for the run's lifetime and
+// hands the instances the run's secret through their environment.
 import './promise-polyfill.js';
 import { StateMachine, ExecutionError } from 'aws-local-stepfunctions';
-import { CaiError, ExitCode } from '../errors.js';
+import { CaiError, ExitCode, UsageError } from '../errors.js';
+import { openDataset } from '../data/dataset.js';
+import { debugEnabled } from '../fmi/policy/policy.js';
+import { openStorage, S3Storage } from '../storage/index.js';
 import { LocalProcessPool, type InvocationEnd, type InvocationStart } from '../compute/local-processes/pool.js';
 import { buildDefinition, localArns, STATE, type AslDefinition, type RetryPolicy } from './definition.js';
-import { parseContract, rankOutcomeSchema, runConfigSchema, type Plan, type PlanRef, type RankOutcome, type RunConfig, type Summary } from './contracts.js';
+import { aggregationOf, parseContract, rankOutcomeSchema, runConfigSchema, type Plan, type PlanRef, type RankOutcome, type RunConfig, type Summary } from './contracts.js';
+import { checkAggregation } from './run-config.js';
+import type { AggregationServices } from './aggregation/services.js';
 import { initialize } from './initialize.js';
 import { summarize, type InvocationRecord } from './summarize.js';
 import type { RankProgress } from './rank-handler.js';
@@ -40,6 +47,8 @@ export interface LocalRunOptions {
   /** Environment of the worker processes (default: this process's). */
   env?: NodeJS.ProcessEnv;
   onProgress?: (p: RunProgress) => void;
+  /** Redis for an FMI run over the redis channel (default: $CAI_REDIS_URL of `env`, else of this process). */
+  redisUrl?: string;
   /** A rank invocation started on an instance. */
   onRankStart?: (e: InvocationStart & { rank: number }) => void;
   /** A running rank reported progress. */
@@ -57,9 +66,52 @@ export interface LocalRunResult {
 
 const rankOfLabel = (label?: string): number => Number(/^rank (\d+)$/.exec(label ?? '')?.[1] ?? -1);
 
+/**
+ * An FMI run's channel, resolved (the policy answers `auto`) and recorded in the run input, and the services
+ * it needs, started. Storage runs pass through.
+ */
+async function prepareAggregation(input: RunConfig, o: LocalRunOptions): Promise<{ run: RunConfig; services?: AggregationServices }> {
+  const agg = aggregationOf(input);
+  if (agg.mode === 'storage') return { run: input };
+  checkAggregation(input);
+  if (o.pool) throw new UsageError('fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start');
+  const env = o.env ?? process.env;
+  const redisUrl = o.redisUrl ?? env.CAI_REDIS_URL ?? process.env.CAI_REDIS_URL;
+  let chosen = agg.chosen;
+  if (!chosen) {
+    const { chooseAggregationChannel } = await import('./aggregation/choose-channel.js');
+    const { manifest } = await openDataset(openStorage(input.data.uri), input.data.manifestKey);
+    const choice = chooseAggregationChannel({
+      requested: agg.channel,
+      hint: agg.hint,
+      worldSize: input.worldSize,
+      samples: manifest.samples,
+      partitions: manifest.partitions.length,
+      labelled: manifest.labelled,
+      available: { redis: Boolean(redisUrl), s3: openStorage(input.results.uri) instanceof S3Storage },
+    });
+    chosen = { channel: choice.channel, gatherBytesPerRank: choice.gatherBytesPerRank, reason: choice.reason };
+  }
+  const run: RunConfig = { ...input, aggregation: { ...agg, chosen } };
+  const { startAggregationServices } = await import('./aggregation/services.js');
+  const services = await startAggregationServices(run, chosen.channel, { redisUrl });
+  if (debugEnabled()) process.stderr.write(`fmi aggregation: run ${run.runId} gathers over ${chosen.channel} (${services.describe}); ${chosen.reason}\n`);
+  return { run, services };
+}
+
 export async function runLocalWorkflow(o: LocalRunOptions): Promise<LocalRunResult> {
   const t0 = performance.now();
-  const run = parseContract(runConfigSchema, JSON.stringify(o.run), '(run configuration)');
+  const { run, services } = await prepareAggregation(parseContract(runConfigSchema, JSON.stringify(o.run), '(run configuration)'), o);
+  // Initialize names the FMI attempt; afterwards its leftover frames (if any) are removed with it.
+  const attempt: { id?: string } = {};
+  try {
+    return await runPrepared(o, run, t0, services?.env, attempt);
+  } finally {
+    await services?.stop(attempt.id);
+  }
+}
+
+async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, instanceEnv: Record<string, string> | undefined, attempt: { id?: string }): Promise<LocalRunResult> {
   const definition = buildDefinition({
     ...localArns(),
     maxConcurrency: run.concurrency,
@@ -67,7 +119,8 @@ export async function runLocalWorkflow(o: LocalRunOptions): Promise<LocalRunResu
     toleratedFailurePercentage: run.toleratedFailurePercentage,
     retry: o.retry,
   });
-  const pool = o.pool ?? new LocalProcessPool({ concurrency: run.concurrency, memoryMb: run.memoryMb, timeoutS: run.timeoutS, env: o.env });
+  const env = instanceEnv ? { ...(o.env ?? process.env), ...instanceEnv } : o.env;
+  const pool = o.pool ?? new LocalProcessPool({ concurrency: run.concurrency, memoryMb: run.memoryMb, timeoutS: run.timeoutS, env });
   if (o.pool && (pool.config.concurrency !== run.concurrency || pool.config.memoryMb !== run.memoryMb || pool.config.timeoutS !== run.timeoutS))
     throw new CaiError('the worker pool given to the run has different concurrency, memory or timeout than the run');
 
@@ -121,6 +174,7 @@ export async function runLocalWorkflow(o: LocalRunOptions): Promise<LocalRunResu
           const out = await initialize(input);
           plan = out.plan;
           ref = out.ref;
+          attempt.id = ref.aggregation?.attempt;
           progress.phase = 'ranks';
           progress.reused = ref.reused.length;
           progress.samples = plan.manifest.samples;

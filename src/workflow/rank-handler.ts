@@ -1,6 +1,7 @@
 // One rank of a run: read this rank's partitions, predict them with the model, write the rank's predictions
 // and result object. The same function runs in a local worker process and in a Lambda function; it only
 // sees the event and the invocation context. The model is loaded once per instance and kept warm.
+// In an FMI run the rank then takes part in the aggregation (aggregation/aggregate-rank.ts).
 import { DataError, ModelError } from '../errors.js';
 import { describeKey } from '../data/dataset.js';
 import type { PartitionEntry } from '../data/manifest.js';
@@ -8,7 +9,7 @@ import { InferenceEngine, inferPartitions } from '../inference/engine.js';
 import { caiFields, performanceMetrics } from '../inference/metrics.js';
 import { openStorage } from '../storage/index.js';
 import type { InvocationContext } from '../compute/context.js';
-import { CONTRACT_VERSION, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type RankResult, type RunConfig } from './contracts.js';
+import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type RankResult, type RunConfig } from './contracts.js';
 import { formatPredictionsCsv } from './predictions-io.js';
 import { openPlannedDataset, readPlan } from './rank-results.js';
 
@@ -146,5 +147,12 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
   result.timings.finishedAt = new Date().toISOString();
   result.timings.totalMs = performance.now() - t0;
   await results.put(resultKey, JSON.stringify(result, null, 2) + '\n');
-  return { rank, status: 'succeeded', resultKey, samples, totalMs: performance.now() - t0 };
+  const outcome: RankOutcome = { rank, status: 'succeeded', resultKey, samples, totalMs: 0 };
+  if (aggregationOf(run).mode === 'fmi') {
+    // Loaded only here, so storage runs never load the channels' client libraries.
+    const { aggregateRank } = await import('./aggregation/aggregate-rank.js');
+    outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, result, predictions: { objectId, zTrue: inferred?.zTrue, zPred }, ctx });
+  }
+  outcome.totalMs = performance.now() - t0;
+  return outcome;
 }

@@ -20,20 +20,28 @@ export interface LoadedRank {
 }
 
 /**
- * A rank's result and predictions, or a DataError saying what is wrong: the object must parse, name this
- * run and rank, list exactly the assigned partitions and counts, and its predictions file must hold one
- * row per sample.
+ * Check a rank result object against the rank's assignment: it must name this run and rank, report the
+ * assigned sample count, list exactly the assigned partitions and counts, and point to its predictions.
  */
-export async function readRankResult(results: Storage, runId: string, a: RankAssignment): Promise<LoadedRank> {
-  const key = resultKeys.rank(runId, a.rank);
-  const where = describeKey(results, key);
-  const r = parseContract(rankResultSchema, await results.get(key, { maxBytes: MAX_RESULT_BYTES }), where);
+export function checkRankResult(r: RankResult, runId: string, a: RankAssignment, where: string): void {
   if (r.runId !== runId || r.rank !== a.rank) throw new DataError(where, `is the result of run ${r.runId} rank ${r.rank}, expected run ${runId} rank ${a.rank}`);
   if (r.samples !== a.samples) throw new DataError(where, `reports ${r.samples} samples but rank ${a.rank} was assigned ${a.samples}`);
   if (r.partitions.length !== a.partitions.length || r.partitions.some((p, i) => p.path !== a.partitions[i]!.path || p.samples !== a.partitions[i]!.samples))
     throw new DataError(where, `lists partitions that differ from rank ${a.rank}'s assignment`);
   const csvKey = resultKeys.rankPredictions(runId, a.rank);
   if (r.predictions.key !== csvKey || r.predictions.rows !== a.samples) throw new DataError(where, `points to predictions ${r.predictions.key} with ${r.predictions.rows} rows, expected ${csvKey} with ${a.samples}`);
+}
+
+/**
+ * A rank's result and predictions, or a DataError saying what is wrong: the object must pass
+ * checkRankResult, and its predictions file must hold one row per sample.
+ */
+export async function readRankResult(results: Storage, runId: string, a: RankAssignment): Promise<LoadedRank> {
+  const key = resultKeys.rank(runId, a.rank);
+  const where = describeKey(results, key);
+  const r = parseContract(rankResultSchema, await results.get(key, { maxBytes: MAX_RESULT_BYTES }), where);
+  checkRankResult(r, runId, a, where);
+  const csvKey = resultKeys.rankPredictions(runId, a.rank);
   const limit = predictionsByteLimit(a.samples);
   const predictions = parsePredictionsCsv(await results.get(csvKey, { maxBytes: limit }), describeKey(results, csvKey));
   if (predictions.zPred.length !== a.samples) throw new DataError(describeKey(results, csvKey), `has ${predictions.zPred.length} rows but rank ${a.rank} has ${a.samples} samples`);

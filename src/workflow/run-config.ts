@@ -7,10 +7,12 @@ import { resolve } from 'node:path';
 import { ModelError, UsageError } from '../errors.js';
 import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, defaultThreadsPerInstance } from '../compute/local-processes/config.js';
-import { CONTRACT_VERSION, runIdSchema, type RunConfig } from './contracts.js';
+import { CONTRACT_VERSION, aggregationOf, runIdSchema, type AggregationConfig, type FmiAggregationChannel, type RunConfig } from './contracts.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
 export const DEFAULT_TOLERATED_FAILURE_PERCENTAGE = 50;
+/** Longest an FMI rank waits for the others after its own inference; past it the run falls back to storage. */
+export const DEFAULT_FMI_TIMEOUT_S = 60;
 
 export interface RunRequest {
   /** Data set directory, manifest.json path, or s3://bucket/prefix[/manifest.json]. */
@@ -30,6 +32,37 @@ export interface RunRequest {
   readAhead?: number;
   report?: boolean;
   mode?: RunConfig['mode'];
+  /** How results come together: storage (default) or fmi. */
+  aggregation?: 'storage' | 'fmi';
+  fmiChannel?: FmiAggregationChannel | 'auto';
+  fmiHint?: 'fast' | 'cheap';
+  fmiTimeoutS?: number;
+}
+
+/**
+ * An FMI run needs every rank alive at once (each waits for all the others), and ranks that run the model:
+ * refuse anything else before a process starts.
+ */
+export function checkAggregation(run: Pick<RunConfig, 'aggregation' | 'concurrency' | 'worldSize' | 'mode'>): void {
+  if (aggregationOf(run).mode !== 'fmi') return;
+  if (run.mode !== 'inference') throw new UsageError('--aggregation fmi gathers inference results; a no-data run has none (use --aggregation storage)');
+  if (run.concurrency < run.worldSize)
+    throw new UsageError(`--aggregation fmi needs every rank running at once: --concurrency ${run.concurrency} is below --world-size ${run.worldSize}; raise --concurrency to ${run.worldSize} or use --aggregation storage`);
+}
+
+function aggregationConfig(r: RunRequest): AggregationConfig | undefined {
+  const mode = r.aggregation ?? 'storage';
+  if (mode !== 'storage' && mode !== 'fmi') throw new UsageError(`--aggregation must be storage or fmi, got "${mode as string}"`);
+  if (mode === 'storage') {
+    if (r.fmiChannel !== undefined || r.fmiHint !== undefined || r.fmiTimeoutS !== undefined) throw new UsageError('--fmi-channel, --fmi-hint and --fmi-timeout-s apply to --aggregation fmi');
+    // Absent means storage: inputs stay exactly as they were before the field existed.
+    return undefined;
+  }
+  const channel = r.fmiChannel ?? 'auto';
+  if (!['tcp', 'redis', 's3', 'auto'].includes(channel)) throw new UsageError(`--fmi-channel must be tcp, redis, s3 or auto, got "${channel}"`);
+  const hint = r.fmiHint ?? 'fast';
+  if (hint !== 'fast' && hint !== 'cheap') throw new UsageError(`--fmi-hint must be fast or cheap, got "${hint as string}"`);
+  return { mode: 'fmi', channel, hint, timeoutS: intFlag('fmi-timeout-s', r.fmiTimeoutS ?? DEFAULT_FMI_TIMEOUT_S, 1, 86_400) };
 }
 
 /** "run-20260126-104541-3fa2": sortable by time, unique enough for concurrent runs. */
@@ -46,7 +79,9 @@ function intFlag(name: string, v: number, min: number, max: number): number {
 export function makeRunConfig(r: RunRequest): RunConfig {
   const cores = availableParallelism();
   const worldSize = intFlag('world-size', r.worldSize ?? cores, 1, 100_000);
-  const concurrency = intFlag('concurrency', r.concurrency ?? Math.min(worldSize, cores), 1, 100_000);
+  const aggregation = aggregationConfig(r);
+  // An FMI run needs every rank at once, so that is its default.
+  const concurrency = intFlag('concurrency', r.concurrency ?? (aggregation ? worldSize : Math.min(worldSize, cores)), 1, 100_000);
   const threads = intFlag('threads', r.threads ?? defaultThreadsPerInstance(concurrency, cores), 1, 1024);
   const runId = r.runId ?? newRunId();
   const id = runIdSchema.safeParse(runId);
@@ -66,7 +101,7 @@ export function makeRunConfig(r: RunRequest): RunConfig {
       return false;
     }
   });
-  return {
+  const run: RunConfig = {
     schemaVersion: CONTRACT_VERSION,
     runId,
     mode: r.mode ?? 'inference',
@@ -83,5 +118,8 @@ export function makeRunConfig(r: RunRequest): RunConfig {
     toleratedFailurePercentage: intFlag('tolerated-failure-percent', r.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE, 0, 100),
     report: r.report ?? true,
     submittedAt: new Date().toISOString(),
+    ...(aggregation ? { aggregation } : {}),
   };
+  checkAggregation(run);
+  return run;
 }

@@ -1,11 +1,14 @@
 // The Summarize task: merge every rank's predictions into one file (manifest partition order), check that
 // each sample of the manifest is accounted for exactly once, compute accuracy over all samples, total and
 // per-rank performance, invocations and cost, and write summary.json (last) and the report.
+// writeSummary() is that work over rank rows however they were obtained: read from storage here, or
+// gathered over FMI by the root rank of an FMI run (aggregation/), which then writes the summary itself
+// and Summarize only picks it up (adding what only the platform knows: its invocation records).
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DataError } from '../errors.js';
-import { describeKey } from '../data/dataset.js';
+import { MAX_MANIFEST_BYTES, describeKey, type Dataset } from '../data/dataset.js';
 import { INPUT_BYTES_PER_SAMPLE } from '../data/manifest.js';
 import { accuracyMetrics } from '../inference/metrics.js';
 import type { Predictions } from '../inference/predictions.js';
@@ -13,9 +16,27 @@ import { lambdaRunCost, memoryGBFromMB, STUDY_PRICES, type CostBreakdown, type I
 import { LocalStorage } from '../storage/local/local-storage.js';
 import { openStorage } from '../storage/index.js';
 import type { Storage } from '../storage/types.js';
-import { CONTRACT_VERSION, parseContract, resultKeys, summarizeInputSchema, type Plan, type RankOutcome, type RankResult, type Summary, type SummarizeInput } from './contracts.js';
+import {
+  CONTRACT_VERSION,
+  aggregationOf,
+  parseContract,
+  resultKeys,
+  summarizeInputSchema,
+  summarySchema,
+  type AggregationConfig,
+  type Plan,
+  type PlanRef,
+  type RankOutcome,
+  type RankResult,
+  type RunConfig,
+  type Summary,
+  type SummarizeInput,
+} from './contracts.js';
 import { formatPredictionsCsv } from './predictions-io.js';
 import { openPlannedDataset, readPlan, readRankResult } from './rank-results.js';
+
+/** A summary holds a row per rank: as large as a plan can be. */
+const MAX_SUMMARY_BYTES = MAX_MANIFEST_BYTES;
 
 /** Memory assumed for the Initialize and Summarize functions when pricing a run. */
 export const CONTROL_MEMORY_MB = 1024;
@@ -35,7 +56,8 @@ export interface SummarizeExtras {
   invocations?: readonly InvocationRecord[];
 }
 
-interface RankRow {
+/** One rank of the plan as the summary sees it: its results, or why it has none. */
+export interface RankRow {
   rank: number;
   reused: boolean;
   loaded?: { result: RankResult; predictions: Predictions };
@@ -73,10 +95,21 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
   const si: SummarizeInput = parseContract(summarizeInputSchema, JSON.stringify(input), '(summarize input)');
   const { run, plan: ref } = si;
   const results = openStorage(run.results.uri);
+  let aggregation: Summary['aggregation'];
+  if (aggregationOf(run).mode === 'fmi') {
+    const picked = await pickUpAggregated(results, run, ref, si.outcomes, extras, t0);
+    if ('summary' in picked) return picked.summary;
+    aggregation = picked.fallback;
+  }
   const plan: Plan = await readPlan(results, run, ref.planKey);
-  const outcomes = new Map<number, RankOutcome>(si.outcomes.map((o) => [o.rank, o]));
-  const reusedSet = new Set(ref.reused);
+  const rows = await loadRows(results, run, plan, ref, si.outcomes);
+  return writeSummary({ run, plan, ranThisTime: ref.pending.length, reused: ref.reused, initializeMs: ref.initializeMs, rows, extras, t0, aggregation });
+}
 
+/** Every rank of the plan read back from storage, or the failure that left it without results. */
+async function loadRows(results: Storage, run: RunConfig, plan: Plan, ref: PlanRef, outcomeList: readonly RankOutcome[]): Promise<RankRow[]> {
+  const outcomes = new Map<number, RankOutcome>(outcomeList.map((o) => [o.rank, o]));
+  const reusedSet = new Set(ref.reused);
   const rows: RankRow[] = [];
   for (const a of plan.ranks) {
     const reused = reusedSet.has(a.rank);
@@ -95,14 +128,143 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
     }
     rows.push(row);
   }
+  return rows;
+}
 
+/**
+ * An FMI run's summary as the root rank wrote it, completed with what only the platform knows; or, when
+ * the aggregation did not finish, why (Summarize then reads the rank objects, as a storage run does).
+ */
+async function pickUpAggregated(
+  results: Storage,
+  run: RunConfig,
+  ref: PlanRef,
+  outcomes: readonly RankOutcome[],
+  extras: SummarizeExtras,
+  t0: number,
+): Promise<{ summary: Summary } | { fallback: NonNullable<Summary['aggregation']> }> {
+  const agg = aggregationOf(run) as Extract<AggregationConfig, { mode: 'fmi' }>;
+  const errors: { rank: number; error: string; message: string }[] = [];
+  for (const o of outcomes) if (o.status === 'succeeded' && o.aggregation?.status === 'failed') errors.push({ rank: o.rank, error: o.aggregation.error ?? 'Error', message: o.aggregation.message ?? '' });
+  const root = ref.pending[0]?.rank;
+  const fallback = (status: 'fell-back' | 'skipped'): { fallback: NonNullable<Summary['aggregation']> } => ({
+    fallback: {
+      mode: 'fmi',
+      channel: agg.chosen?.channel ?? (agg.channel === 'auto' ? 'tcp' : agg.channel),
+      attempt: ref.aggregation?.attempt ?? '',
+      status,
+      summarizedBy: 'Summarize',
+      ranks: ref.pending.length,
+      bytesGathered: null,
+      gatherMs: null,
+      errors: errors.sort((a, b) => a.rank - b.rank),
+    },
+  });
+  if (root === undefined) return fallback('skipped');
+  const rootOutcome = outcomes.find((o) => o.rank === root);
+  if (!ref.aggregation) {
+    errors.push({ rank: root, error: 'DataError', message: 'Initialize wrote no aggregation plan for this fmi run' });
+    return fallback('fell-back');
+  }
+  if (rootOutcome?.status === 'failed') errors.push({ rank: root, error: rootOutcome.error, message: `the root rank failed: ${causeText(rootOutcome.cause)}` });
+  if (rootOutcome?.status !== 'succeeded' || rootOutcome.aggregation?.status !== 'written') return fallback('fell-back');
+
+  const key = resultKeys.summary(run.runId);
+  const where = describeKey(results, key);
+  let summary: Summary;
+  try {
+    summary = parseContract(summarySchema, await results.get(key, { maxBytes: MAX_SUMMARY_BYTES }), where);
+    if (summary.runId !== run.runId || summary.aggregation?.attempt !== ref.aggregation.attempt) throw new DataError(where, `is not the summary of run ${run.runId} attempt ${ref.aggregation.attempt}`);
+  } catch (e) {
+    if (!(e instanceof DataError)) throw e;
+    errors.push({ rank: root, error: 'DataError', message: e.message });
+    return fallback('fell-back');
+  }
+  // The root knew every rank's result but not the platform's record of invocations (retries, crashes,
+  // the durations it bills): those, and the cost that follows from them, come from the engine.
+  summary.configuration.backend = extras.backend ?? summary.configuration.backend;
+  if (extras.invocations) {
+    const ranThisTime = ref.pending.length;
+    summary.invocations = invocationFigures(extras.invocations, ranThisTime, ref.reused.length, 0);
+    summary.cost = runCost(
+      run,
+      ranThisTime,
+      ref.initializeMs,
+      extras.invocations.map((x) => x.durationMs),
+      performance.now() - t0,
+      summary.invocations.retries,
+    );
+  }
+  await results.put(key, JSON.stringify(summary, null, 2) + '\n');
+  return { summary };
+}
+
+/** Everything writeSummary needs; the rows may come from storage or from an FMI gather. */
+export interface SummaryInputs {
+  run: RunConfig;
+  plan: Plan;
+  /** Ranks this attempt ran (the Map's items). */
+  ranThisTime: number;
+  /** Ranks whose results an earlier attempt of the run id left and this one kept. */
+  reused: readonly number[];
+  initializeMs: number;
+  rows: RankRow[];
+  extras: SummarizeExtras;
+  /** When summarizing started (performance.now()), for the summarizing function's cost. */
+  t0: number;
+  /** The data set, when the caller has it open already. */
+  dataset?: Dataset;
+  aggregation?: Summary['aggregation'];
+}
+
+/** The invocations block: from the platform's records when there are any, else one per rank that ran. */
+function invocationFigures(recs: readonly InvocationRecord[] | undefined, ranThisTime: number, reusedRanks: number, coldStartsWithoutRecords: number): Summary['invocations'] {
+  return recs
+    ? {
+        total: recs.length,
+        ranks: ranThisTime,
+        retries: Math.max(0, recs.length - ranThisTime),
+        coldStarts: recs.filter((x) => x.cold).length,
+        reusedRanks,
+        crashed: recs.filter((x) => x.outcome === 'crash' || x.outcome === 'timeout' || x.outcome === 'memory').length,
+      }
+    : { total: ranThisTime, ranks: ranThisTime, retries: 0, coldStarts: coldStartsWithoutRecords, reusedRanks, crashed: 0 };
+}
+
+/** The run priced as if on Lambda + Step Functions. */
+function runCost(run: RunConfig, ranThisTime: number, initializeMs: number, rankDurations: number[], summarizeMs: number, retries: number): CostBreakdown {
+  const groups: InvocationGroup[] = [
+    { label: 'ranks', memoryGB: memoryGBFromMB(run.memoryMb), durationsMs: rankDurations },
+    { label: 'initialize', memoryGB: memoryGBFromMB(CONTROL_MEMORY_MB), durationsMs: [initializeMs] },
+    { label: 'summarize', memoryGB: memoryGBFromMB(CONTROL_MEMORY_MB), durationsMs: [summarizeMs] },
+  ];
+  return lambdaRunCost({ lambda: groups, stateMachine: { mapItems: ranThisTime, statesPerItem: 1, retries } }, STUDY_PRICES);
+}
+
+/** How the summary describes the run's aggregation setting. */
+function aggregationSetting(run: RunConfig): NonNullable<Summary['configuration']['aggregation']> {
+  const agg = aggregationOf(run);
+  if (agg.mode === 'storage') return { mode: 'storage' };
+  return {
+    mode: 'fmi',
+    ...(agg.chosen ? { channel: agg.chosen.channel, reason: agg.chosen.reason } : agg.channel !== 'auto' ? { channel: agg.channel } : {}),
+    requestedChannel: agg.channel,
+    hint: agg.hint,
+    timeoutS: agg.timeoutS,
+  };
+}
+
+/** Merge, account, measure and price the rows; write the merged predictions, the report, then summary.json. */
+export async function writeSummary(inp: SummaryInputs): Promise<Summary> {
+  const { run, plan, rows, extras, t0, ranThisTime } = inp;
+  const results = openStorage(run.results.uri);
   // Merge in manifest order and check every partition's rows against the manifest entry.
   const mismatched: string[] = [];
   const slices: { index: number; objectId: BigInt64Array; zTrue?: Float32Array; zPred: Float32Array }[] = [];
   let labelled = plan.manifest.labelled;
   let manifestIndex = new Map<string, number>();
   if (run.mode === 'inference') {
-    const dataset = await openPlannedDataset(run, plan);
+    const dataset = inp.dataset ?? (await openPlannedDataset(run, plan));
     manifestIndex = new Map(dataset.manifest.partitions.map((e, i) => [e.path, i]));
     labelled = dataset.manifest.labelled;
   }
@@ -182,33 +344,10 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
   const sum = (f: (r: RankResult) => number): number => loaded.reduce((s, x) => s + f(x.r), 0);
 
   // Invocations: the engine's own record when it has one, else one per rank that ran.
-  const ranThisTime = ref.pending.length;
   const recs = extras.invocations;
-  const invocations = recs
-    ? {
-        total: recs.length,
-        ranks: ranThisTime,
-        retries: Math.max(0, recs.length - ranThisTime),
-        coldStarts: recs.filter((x) => x.cold).length,
-        reusedRanks: ref.reused.length,
-        crashed: recs.filter((x) => x.outcome === 'crash' || x.outcome === 'timeout' || x.outcome === 'memory').length,
-      }
-    : {
-        total: ranThisTime,
-        ranks: ranThisTime,
-        retries: 0,
-        coldStarts: loaded.filter((x) => !x.row.reused && x.r.timings.coldStart).length,
-        reusedRanks: ref.reused.length,
-        crashed: 0,
-      };
-
+  const invocations = invocationFigures(recs, ranThisTime, inp.reused.length, loaded.filter((x) => !x.row.reused && x.r.timings.coldStart).length);
   const rankDurations = recs ? recs.map((x) => x.durationMs) : rows.filter((r) => !r.reused && !r.failure).map((r) => r.loaded?.result.timings.totalMs ?? r.noDataMs ?? 0);
-  const groups: InvocationGroup[] = [
-    { label: 'ranks', memoryGB: memoryGBFromMB(run.memoryMb), durationsMs: rankDurations },
-    { label: 'initialize', memoryGB: memoryGBFromMB(CONTROL_MEMORY_MB), durationsMs: [ref.initializeMs] },
-    { label: 'summarize', memoryGB: memoryGBFromMB(CONTROL_MEMORY_MB), durationsMs: [performance.now() - t0] },
-  ];
-  const cost: CostBreakdown = lambdaRunCost({ lambda: groups, stateMachine: { mapItems: ranThisTime, statesPerItem: 1, retries: invocations.retries } }, STUDY_PRICES);
+  const cost = runCost(run, ranThisTime, inp.initializeMs, rankDurations, performance.now() - t0, invocations.retries);
 
   const failedPct = (failed.length / plan.ranks.length) * 100;
   const status: Summary['status'] = failed.length === 0 ? 'complete' : failedPct <= run.toleratedFailurePercentage ? 'partial' : 'failed';
@@ -236,6 +375,7 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
       timeoutS: run.timeoutS,
       toleratedFailurePercentage: run.toleratedFailurePercentage,
       backend: extras.backend ?? 'unknown',
+      aggregation: aggregationSetting(run),
     },
     dataset: { samples: plan.manifest.samples, partitions: plan.manifest.partitions, bytes: plan.manifest.bytes, labelled },
     accuracy,
@@ -257,7 +397,7 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
     cost,
     ranks: {
       succeeded: rows.filter((r) => !r.failure).map((r) => r.rank),
-      reused: ref.reused,
+      reused: [...inp.reused],
       failed: failedInfo,
     },
     accounting: {
@@ -274,6 +414,7 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
       predictions: run.mode === 'inference' ? describeKey(results, predictionsKey) : '',
       report: null,
     },
+    ...(inp.aggregation ? { aggregation: inp.aggregation } : {}),
   };
 
   if (run.report && run.mode === 'inference') {

@@ -9,15 +9,17 @@ import { ExitCode } from '../../src/errors.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
 
 const root = join(import.meta.dirname, '../..');
-function cai(...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000 });
+function caiWith(env: NodeJS.ProcessEnv, ...args: string[]): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000, env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
+const cai = (...args: string[]) => caiWith(process.env, ...args);
 
 test('cai run --help documents the flags', () => {
   const r = cai('run', '--help');
   assert.equal(r.code, 0);
-  for (const flag of ['--data', '--model', '--world-size', '--concurrency', '--batch-size', '--threads', '--memory-mb', '--timeout-s', '--run-id', '--out', '--json']) assert.ok(r.stdout.includes(flag), flag);
+  for (const flag of ['--data', '--model', '--world-size', '--concurrency', '--batch-size', '--threads', '--memory-mb', '--timeout-s', '--run-id', '--out', '--json', '--aggregation', '--fmi-channel', '--fmi-hint', '--fmi-timeout-s', '--redis-url'])
+    assert.ok(r.stdout.includes(flag), flag);
   assert.equal(cai('demo', '--help').code, 0);
 });
 
@@ -102,4 +104,42 @@ test('cai bench no-data fans out ranks that do no inference', () => {
     [3, 3, 6],
   ]);
   assert.ok(fanOuts.every((f) => f.warmWallS > 0));
+});
+
+test('cai run --aggregation fmi: refused below full concurrency; with CAI_DEBUG=fmi the channel choice is shown, and rank 0 writes the report', async () => {
+  const t = tempDir();
+  try {
+    const ids = await writeDataset({ dir: join(t.dir, 'data'), partitions: 2, perPartition: 12 });
+    const common = ['run', '--data', join(t.dir, 'data'), '--model', seededModel(), '--out', t.dir, '--world-size', '2', '--batch-size', '8'];
+    const few = cai(...common, '--aggregation', 'fmi', '--concurrency', '1');
+    assert.equal(few.code, ExitCode.usage);
+    assert.equal(few.stderr, 'cai: --aggregation fmi needs every rank running at once: --concurrency 1 is below --world-size 2; raise --concurrency to 2 or use --aggregation storage\n');
+    const stray = cai(...common, '--fmi-channel', 'tcp');
+    assert.equal(stray.code, ExitCode.usage);
+    assert.equal(stray.stderr, 'cai: --fmi-channel, --fmi-hint, --fmi-timeout-s and --redis-url apply to --aggregation fmi\n');
+    const badChannel = cai(...common, '--aggregation', 'fmi', '--fmi-channel', 'carrier-pigeon');
+    assert.equal(badChannel.code, ExitCode.usage);
+    assert.equal(badChannel.stderr, 'cai: --fmi-channel must be tcp, redis, s3 or auto, got "carrier-pigeon"\n');
+    const noRedis = caiWith({ ...process.env, CAI_REDIS_URL: '' }, ...common, '--aggregation', 'fmi', '--fmi-channel', 'redis');
+    assert.equal(noRedis.code, ExitCode.usage);
+    assert.match(noRedis.stderr, /^cai: --fmi-channel redis needs a Redis server: give --redis-url redis:\/\/host:port or set \$CAI_REDIS_URL\n$/);
+
+    // The default concurrency of an fmi run is the world size; auto asks the policy.
+    const r = caiWith({ ...process.env, CAI_DEBUG: 'fmi' }, ...common, '--aggregation', 'fmi', '--run-id', 'fmi-cli', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = summarySchema.parse(JSON.parse(r.stdout));
+    assert.equal(s.status, 'complete');
+    assert.equal(s.configuration.concurrency, 2);
+    assert.equal(s.aggregation?.status, 'aggregated');
+    assert.equal(s.aggregation?.summarizedBy, 'rank 0');
+    assert.equal(s.configuration.aggregation?.channel, 'tcp');
+    assert.match(r.stderr, /^fmi policy: gather \d+ B x 2 ranks, hint fast -> tcp /m);
+    assert.match(r.stderr, /^fmi aggregation: run fmi-cli gathers over tcp \(rendezvous server on 127\.0\.0\.1:\d+\); auto: gather /m);
+    assert.doesNotMatch(r.stderr + r.stdout, /[0-9a-f]{64}|CAI_FMI_SECRET/, 'the run secret is never printed');
+    assert.ok(s.outputs.report && existsSync(s.outputs.report), 'rank 0 rendered the report');
+    const csv = readFileSync(join(t.dir, 'results/fmi-cli/predictions.csv'), 'utf8').trim().split('\n').slice(1);
+    assert.deepEqual(csv.map((l) => l.split(',')[0]), ids);
+  } finally {
+    t.cleanup();
+  }
 });

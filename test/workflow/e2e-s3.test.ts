@@ -30,6 +30,17 @@ test('a run reads its data from S3 and writes its results there', async () => {
     const merged = parsePredictionsCsv(await bucket.get('results/s3-run/predictions.csv'), 'predictions.csv');
     assert.deepEqual(Array.from(merged.objectId, String), ids);
     assert.match(Buffer.from(await bucket.get('results/s3-run/report/report.html')).toString(), /<html/i);
+
+    // The same data with the ranks gathering over the S3 channel in the results bucket.
+    const fmiRun = runConfig({ ...run, runId: 's3-fmi', report: false, aggregation: { mode: 'fmi', channel: 's3', hint: 'fast', timeoutS: 60 } });
+    const fmi = (await runLocalWorkflow({ run: fmiRun })).summary;
+    assert.equal(fmi.status, 'complete');
+    assert.equal(fmi.aggregation?.status, 'aggregated');
+    assert.equal(fmi.aggregation?.channel, 's3');
+    assert.deepEqual(fmi.accuracy, summary.accuracy);
+    assert.deepEqual(Buffer.from(await bucket.get('results/s3-fmi/predictions.csv')), Buffer.from(await bucket.get('results/s3-run/predictions.csv')));
+    const left = (await bucket.list('results/s3-fmi/')).map((o) => o.key).filter((k) => k.includes('/fmi/'));
+    assert.deepEqual(left, [], 'no frame is left in the bucket');
   } finally {
     process.env = saved;
     await s3.stop();

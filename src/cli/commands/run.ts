@@ -6,7 +6,7 @@ import { ExitCode } from '../../errors.js';
 import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from '../../compute/local-processes/config.js';
 import type { Summary } from '../../workflow/contracts.js';
 import type { RunProgress } from '../../workflow/local-engine.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE } from '../../workflow/run-config.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_FMI_TIMEOUT_S, DEFAULT_TOLERATED_FAILURE_PERCENTAGE } from '../../workflow/run-config.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
 
 interface RunFlags {
@@ -26,6 +26,11 @@ interface RunFlags {
   readAhead: number;
   report: boolean;
   s3Endpoint?: string;
+  aggregation: string;
+  fmiChannel?: string;
+  fmiHint?: string;
+  fmiTimeoutS?: number;
+  redisUrl?: string;
   json?: boolean;
 }
 
@@ -64,12 +69,19 @@ function registerRun(program: Command): void {
     .option('--read-ahead <n>', 'partitions fetched ahead of the model in each instance', parseIntOption('read-ahead'), 1)
     .option('--no-report', 'skip the HTML/PNG report')
     .option('--s3-endpoint <url>', 'S3-compatible endpoint for s3:// data or results (default: $AWS_ENDPOINT_URL_S3, else AWS)')
+    .option('--aggregation <mode>', 'how results come together: storage (Summarize reads every rank object) or fmi (ranks gather to rank 0 over an FMI channel, which writes the summary; needs --concurrency >= --world-size)', 'storage')
+    .option('--fmi-channel <channel>', 'fmi: tcp, redis, s3, or auto (the channel policy picks for a gather of the expected bytes) (default: auto)')
+    .option('--fmi-hint <hint>', 'fmi: what auto optimizes, fast (latency) or cheap (price) (default: fast)')
+    .option('--fmi-timeout-s <s>', `fmi: longest a rank waits for the others after its inference; past it Summarize reads the rank objects instead (default: ${DEFAULT_FMI_TIMEOUT_S})`, parseIntOption('fmi-timeout-s'))
+    .option('--redis-url <url>', 'fmi over redis: redis://host:port (default: $CAI_REDIS_URL)')
     .option('--json', 'print summary.json instead of the table')
     .addHelpText(
       'after',
       `
 Examples:
   cai run --data ./demo/data --out ./demo --world-size 4 --concurrency 2
+  cai run --data ./demo/data --out ./demo --world-size 4 --aggregation fmi --fmi-channel tcp
+  CAI_DEBUG=fmi cai run --data ./demo/data --out ./demo --world-size 4 --aggregation fmi --fmi-hint cheap
   cai run --data ./sdss/manifest.json --model astromae.onnx --out ./out --world-size 8 --concurrency 2 --threads 1 --run-id sdss-1
   cai run --data s3://bucket/sdss --model m.onnx --out s3://bucket --s3-endpoint http://127.0.0.1:9000 --json
 
@@ -82,9 +94,11 @@ Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad fla
     .action(
       action(async (flags: RunFlags) => {
         if (flags.s3Endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.s3Endpoint;
+        const fmi = await fmiRequest(flags);
         const model = flags.model ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
         const { makeRunConfig } = await import('../../workflow/run-config.js');
         const run = makeRunConfig({
+          ...fmi,
           data: flags.data,
           model,
           out: flags.out,
@@ -99,11 +113,26 @@ Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad fla
           readAhead: flags.readAhead,
           report: flags.report,
         });
-        const summary = await execute(run, flags, { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) });
+        const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
+        const summary = await execute(run, flags, { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) }, redisUrl);
         emit(flags, summary, () => renderSummary(summary));
         if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
       }),
     );
+}
+
+/** The aggregation flags, checked before the (possibly slow) built-in model is prepared. */
+async function fmiRequest(flags: RunFlags): Promise<Pick<import('../../workflow/run-config.js').RunRequest, 'aggregation' | 'fmiChannel' | 'fmiHint' | 'fmiTimeoutS'>> {
+  const { UsageError } = await import('../../errors.js');
+  const oneOf = <T extends string>(flag: string, v: string | undefined, allowed: readonly T[]): T | undefined => {
+    if (v !== undefined && !allowed.includes(v as T)) throw new UsageError(`--${flag} must be ${allowed.slice(0, -1).join(', ')} or ${allowed.at(-1)}, got "${v}"`);
+    return v as T | undefined;
+  };
+  const aggregation = oneOf('aggregation', flags.aggregation, ['storage', 'fmi'] as const);
+  const fmiChannel = oneOf('fmi-channel', flags.fmiChannel, ['tcp', 'redis', 's3', 'auto'] as const);
+  const fmiHint = oneOf('fmi-hint', flags.fmiHint, ['fast', 'cheap'] as const);
+  if (aggregation !== 'fmi' && (fmiChannel || fmiHint || flags.fmiTimeoutS !== undefined || flags.redisUrl)) throw new UsageError('--fmi-channel, --fmi-hint, --fmi-timeout-s and --redis-url apply to --aggregation fmi');
+  return { aggregation, fmiChannel, fmiHint, fmiTimeoutS: flags.fmiTimeoutS };
 }
 
 function registerDemo(program: Command): void {
@@ -162,11 +191,11 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
     );
 }
 
-async function execute(run: import('../../workflow/contracts.js').RunConfig, flags: { json?: boolean }, retry?: import('../../workflow/definition.js').RetryPolicy): Promise<Summary> {
+async function execute(run: import('../../workflow/contracts.js').RunConfig, flags: { json?: boolean }, retry?: import('../../workflow/definition.js').RetryPolicy, redisUrl?: string): Promise<Summary> {
   const { runLocalWorkflow } = await import('../../workflow/local-engine.js');
   const progress = new Progress(flags);
   try {
-    const res = await runLocalWorkflow({ run, retry, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
+    const res = await runLocalWorkflow({ run, retry, redisUrl, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
     return res.summary;
   } finally {
     progress.done();
@@ -208,6 +237,17 @@ export function renderSummary(s: Summary): string {
     lines.push(`accuracy over ${count(a.count)} samples: MAE ${a.mae?.toFixed(4)}, sigma_NMAD ${a.sigmaNmad?.toFixed(4)}, bias ${a.biasMean?.toFixed(4)}, outliers(|dz|>0.15) ${((a.outlierRate ?? 0) * 100).toFixed(2)}%, R2 ${a.r2?.toFixed(3)}`);
   }
   lines.push(`accounting: ${s.accounting.statement}`);
+  const agg = s.aggregation;
+  if (agg) {
+    const how =
+      agg.status === 'aggregated'
+        ? `${agg.summarizedBy} gathered ${count(agg.ranks)} ranks' results (${((agg.bytesGathered ?? 0) / 1e6).toFixed(2)} MB) and wrote the summary; it waited ${secs((agg.gatherMs ?? 0) / 1000)} s after its own inference`
+        : agg.status === 'skipped'
+          ? 'no rank ran, nothing to gather; Summarize read the kept results'
+          : `FELL BACK to storage: Summarize read the rank objects`;
+    lines.push(`aggregation: fmi over ${agg.channel}: ${how}`);
+    for (const e of agg.errors) lines.push(`  rank ${e.rank}: ${e.error}: ${e.message}`);
+  }
   const inv = s.invocations;
   lines.push(
     `invocations: ${inv.total} (${inv.coldStarts} cold, ${inv.retries} retries, ${inv.crashed} crashed)${inv.reusedRanks ? `; ${inv.reusedRanks} ranks kept from an earlier attempt` : ''}${s.performance.slowestRank ? `; slowest rank ${s.performance.slowestRank.rank} (${secs(s.performance.slowestRank.totalS)} s)` : ''}`,
