@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DEFAULT_TIME_PARAMS, fitTimeModel, predictRun, type RunConfig } from '../../src/cost/time-model.js';
 import { parseDuration, referenceObservations } from '../../src/cost/reference.js';
 
-const REF = '/work/shared/reference/cai';
-const haveRef = existsSync(join(REF, 'aws_total_execution_time.csv')) && existsSync(join(REF, 'aws_partition_stats.csv'));
+// The published CAI measurements shipped with the project (reference/cai/README.md says where they come from).
+const REF = fileURLToPath(new URL('../../reference/cai', import.meta.url));
 
 const base: RunConfig = {
   samples: 10_000,
@@ -51,7 +52,7 @@ test('durations parse as mm:ss.sss', () => {
   assert.throws(() => parseDuration('1h', 'f.csv', 7), /f\.csv: line 7: duration "1h" is not mm:ss\.sss/);
 });
 
-test('fit against the published AWS wall times', { skip: haveRef ? false : `reference data not found in ${REF}` }, () => {
+test('fit against the published AWS wall times', () => {
   const runs = referenceObservations(
     readFileSync(join(REF, 'aws_total_execution_time.csv'), 'utf8'),
     readFileSync(join(REF, 'aws_partition_stats.csv'), 'utf8'),
