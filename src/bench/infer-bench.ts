@@ -91,7 +91,7 @@ export async function runInferBench(o: InferBenchOptions): Promise<InferBenchRes
   let model = o.model;
   if (model === undefined) {
     status('preparing the built-in model');
-    const { ensureBuiltinModel } = await import('../model/astromae.js');
+    const { ensureBuiltinModel } = await import('../model/builtin.js');
     model = await ensureBuiltinModel();
   }
 

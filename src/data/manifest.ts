@@ -2,6 +2,7 @@
 // same key layout). Partition paths are relative to the manifest and must stay inside the data set.
 import { z } from 'zod';
 import { DataError } from '../errors.js';
+import { isSafeRelativePath } from '../util/safe-path.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -23,10 +24,7 @@ export const safeRelativePath = z
   .max(1024)
   .refine((p) => isSafeRelativePath(p), { message: 'path must be relative and stay inside the data set (no absolute path, no "..", no backslash)' });
 
-export function isSafeRelativePath(p: string): boolean {
-  if (p.startsWith('/') || p.includes('\\') || p.includes('\0') || /^[a-zA-Z]:/.test(p)) return false;
-  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
-}
+export { isSafeRelativePath };
 
 const tensorSpec = z.object({
   dtype: z.enum(['float32', 'int64']),

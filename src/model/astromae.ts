@@ -268,13 +268,3 @@ export function buildAstroMAEOnnx(opts: BuildOptions = {}): Uint8Array {
 export async function writeModel(path: string, bytes: Uint8Array): Promise<void> {
   await writeFileAtomic(path, bytes, { mkdir: true });
 }
-
-/**
- * Path of the calibrated built-in model, built once into a cache (default build/models/astromae-calibrated.onnx
- * under the working directory, or $CAI_BUILTIN_MODEL). See builtin.ts.
- */
-export async function ensureBuiltinModel(path?: string): Promise<string> {
-  // Loaded on demand: calibration pulls in the synthetic data generator, which plain model building does not need.
-  const { ensureBuiltinModel: ensure } = await import('./builtin.js');
-  return ensure(path);
-}

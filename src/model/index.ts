@@ -4,7 +4,6 @@ export {
   buildAstroMAEGraph,
   serializeAstroMAE,
   writeModel,
-  ensureBuiltinModel,
   checkNormalization,
   IDENTITY_NORMALIZATION,
   INPUT_IMAGE,
@@ -16,6 +15,6 @@ export {
 export { ARCH, paramSpecs, seededWeights, checkWeights, parameterCount, type ParamSpec, type Weights } from './params.js';
 export { encodeWeights, decodeWeights, readWeightsFile, NORMALIZATION_METADATA_KEY, type WeightsFile } from './weights-file.js';
 export { calibrateAstroMAE, type CalibrationOptions, type CalibrationReport, type CalibratedModel } from './calibrate.js';
-export { builtinModelPath, BUILTIN_KEY } from './builtin.js';
+export { ensureBuiltinModel, builtinModelPath, BUILTIN_KEY } from './builtin.js';
 export { inspectModelBytes, inspectModelFile, checkRedshiftContract, type ModelInfo, type TensorInfo } from './inspect.js';
 export { analyseGraph, type GraphAnalysis } from './onnx/analysis.js';

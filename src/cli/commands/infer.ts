@@ -85,7 +85,7 @@ Exit codes: 3 bad data (corrupt, truncated, checksum, shape, NaN), 4 missing or 
 }
 
 async function builtinModelPath(): Promise<string> {
-  const { ensureBuiltinModel } = await import('../../model/astromae.js');
+  const { ensureBuiltinModel } = await import('../../model/builtin.js');
   return ensureBuiltinModel();
 }
 

@@ -2,7 +2,7 @@
 // s3:// URIs, or as keys relative to the deployment's bucket ($CAI_STORAGE_URI); a model may also be a file
 // inside the image. A Lambda instance has no durable disk, so local data or results are refused.
 import { UsageError } from '../../errors.js';
-import { isSafeRelativePath } from '../../data/manifest.js';
+import { isSafeRelativePath } from '../../util/safe-path.js';
 import { isS3Uri } from '../../storage/index.js';
 import type { RunConfig } from '../../workflow/contracts.js';
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, ModelError, UnavailableError } from '../../errors.js';
-import { isSafeRelativePath } from '../../data/manifest.js';
+import { isSafeRelativePath } from '../../util/safe-path.js';
 import { isS3Uri, openStorage, S3Storage } from '../../storage/index.js';
 
 /** Models past this size are refused before fetching (ONNX protobuf files stop at 2 GiB). */

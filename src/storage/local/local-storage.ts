@@ -5,7 +5,7 @@ import { open, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
-import { isSafeRelativePath } from '../../data/manifest.js';
+import { isSafeRelativePath } from '../../util/safe-path.js';
 import { isTempFile, writeFileAtomic } from '../../util/atomic-file.js';
 import type { ObjectInfo, Storage } from '../types.js';
 

@@ -2,7 +2,7 @@
 // PutObject is atomic on S3 (readers see the old object or the whole new one), so put needs no temp key.
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CaiError, DataError, ExitCode, UnavailableError } from '../../errors.js';
-import { isSafeRelativePath } from '../../data/manifest.js';
+import { isSafeRelativePath } from '../../util/safe-path.js';
 import type { ObjectInfo, Storage } from '../types.js';
 
 // The SDK takes more than half a second to load; only processes that touch S3 pay for it.
