@@ -2,16 +2,18 @@
 // and result object. The same function runs in a local worker process and in a Lambda function; it only
 // sees the event and the invocation context. The model is loaded once per instance and kept warm.
 // In an FMI run the rank then takes part in the aggregation (aggregation/aggregate-rank.ts).
-import { DataError, ModelError } from '../errors.js';
-import { describeKey } from '../data/dataset.js';
+import { DataError, ModelError, oneLine } from '../errors.js';
+import { describeKey, type Dataset } from '../data/dataset.js';
+import type { Predictions } from '../inference/predictions.js';
 import type { PartitionEntry } from '../data/manifest.js';
 import { InferenceEngine, inferPartitions } from '../inference/engine.js';
 import { caiFields, performanceMetrics } from '../inference/metrics.js';
 import { openStorage } from '../storage/index.js';
 import type { InvocationContext } from '../compute/context.js';
-import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type RankResult, type RunConfig } from './contracts.js';
+import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type Plan, type RankResult, type RunConfig } from './contracts.js';
 import { formatPredictionsCsv } from './predictions-io.js';
 import { openPlannedDataset, readPlan } from './rank-results.js';
+import { MAX_FAILURE_MESSAGE_CHARS } from './aggregation/rank-payload.js';
 
 /** Live progress a rank reports while it runs. */
 export interface RankProgress {
@@ -51,7 +53,40 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
 
   // The "no data" experiment: an invocation that does no work, to time orchestration alone.
   if (run.mode === 'no-data') return { rank, status: 'succeeded', resultKey: null, samples: 0, totalMs: performance.now() - t0 };
+  if (aggregationOf(run).mode !== 'fmi') return (await runRank(run, plan, assignment, ctx, t0, startedAt)).outcome;
 
+  // Loaded only here, so storage runs never load the channels' client libraries.
+  const { aggregateRank } = await import('./aggregation/aggregate-rank.js');
+  let done: RankWork;
+  try {
+    done = await runRank(run, plan, assignment, ctx, t0, startedAt);
+  } catch (err) {
+    // Data and model errors are not retried: this invocation is the rank's last, so it tells the others at
+    // once rather than leaving them to wait out the aggregation's deadline, then fails as it would anyway.
+    if (err instanceof DataError || err instanceof ModelError) {
+      const message = oneLine(err).slice(0, MAX_FAILURE_MESSAGE_CHARS);
+      const partitions = assignment.partitions.map((p) => p.path);
+      await aggregateRank({ run, plan, rank, own: { kind: 'failed', failure: { kind: 'cai-rank-failure', runId: run.runId, rank, error: err.name, message, partitions, samples: assignment.samples } }, ctx });
+    }
+    throw err;
+  }
+  const { outcome, dataset, result, predictions } = done;
+  outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, own: { kind: 'result', result, predictions }, ctx });
+  outcome.totalMs = performance.now() - t0;
+  return outcome;
+}
+
+interface RankWork {
+  outcome: Extract<RankOutcome, { status: 'succeeded' }>;
+  dataset: Dataset;
+  result: RankResult;
+  predictions: Predictions;
+}
+
+/** The rank's own work: predict its partitions, then store its predictions and result object. */
+async function runRank(run: RunConfig, plan: Plan, assignment: Plan['ranks'][number], ctx: InvocationContext, t0: number, startedAt: string): Promise<RankWork> {
+  const rank = assignment.rank;
+  const results = openStorage(run.results.uri);
   const dataset = await openPlannedDataset(run, plan);
   const byPath = new Map(dataset.manifest.partitions.map((e) => [e.path, e]));
   const entries: PartitionEntry[] = assignment.partitions.map((p) => {
@@ -147,12 +182,6 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
   result.timings.finishedAt = new Date().toISOString();
   result.timings.totalMs = performance.now() - t0;
   await results.put(resultKey, JSON.stringify(result, null, 2) + '\n');
-  const outcome: RankOutcome = { rank, status: 'succeeded', resultKey, samples, totalMs: 0 };
-  if (aggregationOf(run).mode === 'fmi') {
-    // Loaded only here, so storage runs never load the channels' client libraries.
-    const { aggregateRank } = await import('./aggregation/aggregate-rank.js');
-    outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, result, predictions: { objectId, zTrue: inferred?.zTrue, zPred }, ctx });
-  }
-  outcome.totalMs = performance.now() - t0;
-  return outcome;
+  const outcome: RankWork['outcome'] = { rank, status: 'succeeded', resultKey, samples, totalMs: performance.now() - t0 };
+  return { outcome, dataset, result, predictions: { objectId, zTrue: inferred?.zTrue, zPred } };
 }

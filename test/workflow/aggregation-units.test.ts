@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { asReadBack, decodeRankPayload, encodeRankPayload, payloadBytes } from '../../src/workflow/aggregation/rank-payload.js';
+import { asReadBack, decodeGatheredPayload, decodeRankPayload, encodeRankFailure, encodeRankPayload, payloadBytes } from '../../src/workflow/aggregation/rank-payload.js';
 import { chooseAggregationChannel, gatherBytesPerRank } from '../../src/workflow/aggregation/choose-channel.js';
 import { aggregationDeadline } from '../../src/workflow/aggregation/aggregate-rank.js';
 import { formatPredictionsCsv, parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
@@ -103,4 +103,33 @@ test('a rank waits at most the fmi timeout, and never into the time its invocati
   assert.equal(aggregationDeadline(0, 60, 100), 0);
   // A long run: at most a minute is kept.
   assert.equal(aggregationDeadline(0, 86_400, 3_600_000), 3_540_000);
+});
+
+test('a failure payload round-trips; malformed ones are refused with one-line errors', () => {
+  const f = { kind: 'cai-rank-failure' as const, runId: 'r1', rank: 2, error: 'DataError', message: '/d/part-00002.safetensors: sha256 mismatch', partitions: ['partitions/part-00002.safetensors'], samples: 40 };
+  const bytes = encodeRankFailure(f);
+  assert.deepEqual(decodeGatheredPayload(bytes, 'rank 2'), { kind: 'failed', failure: f });
+  const head = (i: number, v: number): Uint8Array => {
+    const b = bytes.slice();
+    new DataView(b.buffer).setUint32(i, v, true);
+    return b;
+  };
+  const json = (o: unknown): Uint8Array => {
+    const j = Buffer.from(JSON.stringify(o));
+    const b = new Uint8Array(16 + j.length);
+    b.set(bytes.subarray(0, 16));
+    new DataView(b.buffer).setUint32(8, j.length, true);
+    b.set(j, 16);
+    return b;
+  };
+  const cases: [Uint8Array, RegExp][] = [
+    [bytes.subarray(0, 10), /shorter than its 16-byte header/],
+    [head(4, 2), /failure payload version 2 is not supported/],
+    [head(8, 1 << 30), /exceeds the \d+-byte limit/],
+    [head(8, 5), /does not match its header/],
+    [head(12, 1), /non-zero reserved/],
+    [json({ ...f, samples: -1 }), /invalid at samples/],
+    [json({ ...f, extra: 1 }), /invalid at \(root\)/],
+  ];
+  for (const [b, re] of cases) assert.throws(() => decodeGatheredPayload(b, "rank 2's payload"), (e: unknown) => e instanceof DataError && re.test(e.message) && !e.message.includes('\n') && e.message.startsWith("rank 2's payload: "), String(re));
 });

@@ -4,7 +4,7 @@
 // other rank's results.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { aggregationPlanSchema, planSchema, summarySchema, type RunConfig, type Summary } from '../../src/workflow/contracts.js';
@@ -143,4 +143,41 @@ test('a rank killed during an fmi run: the others name it in their deadline erro
   assert.equal(second.invocations.total, 1);
   assert.deepEqual(predictedIds('fmi-kill'), ids);
   assert.deepEqual(second.accuracy, storage.accuracy);
+});
+
+test('a rank failing on a corrupt partition joins the gather with a failure: rank 0 writes the same summary as storage mode at once', async () => {
+  const bad = { uri: join(t.dir, 'data-bad'), manifestKey: 'manifest.json' };
+  const badIds = await writeDataset({ dir: bad.uri, partitions: 5, perPartition: PER_PARTITION, seed: 7 });
+  const file = join(bad.uri, 'partitions/part-00002.safetensors');
+  const bytes = readFileSync(file);
+  bytes[bytes.length - 100] ^= 0xff;
+  writeFileSync(file, bytes);
+  const over = { data: bad, toleratedFailurePercentage: 50 };
+  const viaStorage = (await runLocalWorkflow({ run: base('bad-storage', over) })).summary;
+
+  const t0 = performance.now();
+  const res = await runLocalWorkflow({ run: base('bad-fmi', { ...over, aggregation: fmi('tcp', 60) }) });
+  const wallS = (performance.now() - t0) / 1000;
+  assert.ok(wallS < 30, `the others did not wait out the 60 s deadline (took ${wallS.toFixed(1)} s)`);
+  const s = res.summary;
+  const badRank = res.plan.ranks.find((r) => r.partitions.some((p) => p.path === 'partitions/part-00002.safetensors'))!;
+  assert.equal(s.status, 'partial');
+  assert.equal(s.aggregation?.status, 'aggregated', 'rank 0 wrote the summary; Summarize did not fall back');
+  assert.equal(s.aggregation?.summarizedBy, 'rank 0');
+  assert.deepEqual(s.aggregation?.errors, []);
+  assert.deepEqual(s.ranks.failed.map((f) => [f.rank, f.error, f.partitions, f.samples]), [[badRank.rank, 'DataError', badRank.partitions.map((p) => p.path), badRank.samples]]);
+  assert.match(s.ranks.failed[0]!.cause, /part-00002\.safetensors: sha256 mismatch/);
+  // Exactly what storage mode reports for the same fault.
+  assert.equal(viaStorage.status, 'partial');
+  assert.deepEqual(s.ranks, viaStorage.ranks);
+  assert.deepEqual(s.accuracy, viaStorage.accuracy);
+  assert.deepEqual(s.accounting, viaStorage.accounting);
+  assert.equal(csv('bad-fmi'), csv('bad-storage'));
+  const lost = new Set(badRank.partitions.flatMap((p) => {
+    const i = Number(/part-(\d+)/.exec(p.path)![1]);
+    return badIds.slice(i * PER_PARTITION, (i + 1) * PER_PARTITION);
+  }));
+  assert.deepEqual(predictedIds('bad-fmi'), badIds.filter((id) => !lost.has(id)));
+  assert.equal(s.accounting.missingSamples, badRank.samples);
+  assert.equal(s.invocations.total, 3, 'the data error was not retried');
 });

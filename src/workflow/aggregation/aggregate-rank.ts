@@ -3,6 +3,10 @@
 // write the merged predictions, the report and summary.json with Summarize's own code. Any failure here
 // (a rank that never arrives or dies mid-way, a bad payload) ends this rank's part with the error, not
 // the rank: its results are already stored, and Summarize falls back to reading them.
+// A rank whose own work failed for good (a data or model error) still joins, with a failure payload in
+// place of its results, so that nobody waits for it; the root then writes the summary with that rank
+// failed, as Summarize would. A failed root gathers too but writes nothing: its invocation fails, and
+// Summarize falls back to storage (which gives the same summary).
 import { CaiError, DataError, DeadlineError, oneLine } from '../../errors.js';
 import { describeKey, type Dataset } from '../../data/dataset.js';
 import type { Predictions } from '../../inference/predictions.js';
@@ -13,7 +17,7 @@ import { MAX_RESULT_BYTES, checkRankResult, readRankResult } from '../rank-resul
 import { writeSummary, type RankRow } from '../summarize.js';
 import { openRankChannel } from './channel.js';
 import { FmiDeadlineError } from '../../fmi/errors.js';
-import { asReadBack, decodeRankPayload, encodeRankPayload } from './rank-payload.js';
+import { asReadBack, decodeGatheredPayload, encodeRankFailure, encodeRankPayload, type RankFailure } from './rank-payload.js';
 
 /** Part of the invocation's remaining time kept for the root to write the summary (within these bounds). */
 const RESERVE_SHARE = 0.25;
@@ -24,9 +28,10 @@ export interface RankAggregationArgs {
   run: RunConfig;
   plan: Plan;
   rank: number;
-  dataset: Dataset;
-  result: RankResult;
-  predictions: Predictions;
+  /** Open already when the rank got that far; the root opens it otherwise. */
+  dataset?: Dataset;
+  /** This rank's results, or the failure it will end with. */
+  own: { kind: 'result'; result: RankResult; predictions: Predictions } | { kind: 'failed'; failure: RankFailure };
   ctx: InvocationContext;
   env?: NodeJS.ProcessEnv;
 }
@@ -62,11 +67,13 @@ export async function aggregateRank(a: RankAggregationArgs): Promise<RankAggrega
     try {
       const { Communicator } = await import('../../fmi/communicator.js');
       const comm = new Communicator(channel, { name: `${a.run.runId} aggregation`, timeoutMs: Math.max(1, deadline - Date.now()) });
-      items = await comm.gather(encodeRankPayload(a.result, a.predictions), 0, { deadline });
+      const mine = a.own.kind === 'result' ? encodeRankPayload(a.own.result, a.own.predictions) : encodeRankFailure(a.own.failure);
+      items = await comm.gather(mine, 0, { deadline });
     } finally {
       await channel.close();
     }
     if (role === 'member') return { role, status: 'sent', ms: performance.now() - t0 };
+    if (a.own.kind === 'failed') return { role, status: 'failed', error: a.own.failure.error, message: 'the root rank failed before the gather; Summarize reads the stored results', ms: performance.now() - t0 };
 
     const gatherMs = performance.now() - t0;
     const rows = await rowsFromGather(a, ap, items!);
@@ -96,7 +103,12 @@ async function rowsFromGather(a: RankAggregationArgs, ap: AggregationPlan, items
     const where = `rank ${rank}'s aggregation payload`;
     const assignment = a.plan.ranks[rank];
     if (!assignment) throw new DataError(where, `rank ${rank} is not in the plan`);
-    const { result, predictions } = i === 0 ? { result: a.result, predictions: a.predictions } : decodeRankPayload(items[i]!, where);
+    const got = i === 0 ? a.own : decodeGatheredPayload(items[i]!, where);
+    if (got.kind === 'failed') {
+      byRank.set(rank, { rank, reused: false, failure: checkFailure(got.failure, a.run.runId, assignment, where) });
+      return;
+    }
+    const { result, predictions } = got;
     checkRankResult(result, a.run.runId, assignment, where);
     if (predictions.zPred.length !== assignment.samples) throw new DataError(where, `has ${predictions.zPred.length} predictions but rank ${rank} has ${assignment.samples} samples`);
     byRank.set(rank, { rank, reused: false, loaded: { result, predictions: i === 0 ? ownReadBack(predictions) : predictions } });
@@ -123,6 +135,16 @@ async function rowsFromGather(a: RankAggregationArgs, ap: AggregationPlan, items
     rows.push(kept);
   }
   return rows;
+}
+
+/** A failure report must be this run's and this rank's, and name the rank's planned partitions. */
+function checkFailure(f: RankFailure, runId: string, assignment: Plan['ranks'][number], where: string): { error: string; cause: string } {
+  if (f.runId !== runId) throw new DataError(where, `belongs to run ${f.runId}, not ${runId}`);
+  if (f.rank !== assignment.rank) throw new DataError(where, `reports a failure of rank ${f.rank}, not ${assignment.rank}`);
+  const planned = assignment.partitions.map((p) => p.path);
+  if (f.partitions.length !== planned.length || f.partitions.some((p, i) => p !== planned[i])) throw new DataError(where, `lists partitions that differ from rank ${assignment.rank}'s planned ones`);
+  if (f.samples !== assignment.samples) throw new DataError(where, `reports ${f.samples} samples but rank ${assignment.rank} has ${assignment.samples}`);
+  return { error: f.error, cause: f.message };
 }
 
 /** The root's own predictions in the form the others' arrive in (a copy, read back as the file would be). */

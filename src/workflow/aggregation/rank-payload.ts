@@ -9,11 +9,19 @@
 //   object ids: samples x i64
 //   z_pred: samples x f32, zero-padded
 //   z_true: samples x f32 (labelled only)
+//
+// A rank whose work failed for good (a data or model error, which is not retried) sends a failure payload
+// instead, so that the root need not wait for it:
+//   magic "CAIF" | version u32 | JSON bytes u32 | 4 zero bytes
+//   JSON of the failure (rank, error class, one-line message, the rank's partitions and samples)
+import { z } from 'zod';
 import { DataError } from '../../errors.js';
 import type { Predictions } from '../../inference/predictions.js';
 import { parseContract, rankResultSchema, type RankResult } from '../contracts.js';
 
 const MAGIC = 0x52494143; // "CAIR"
+const FAILURE_MAGIC = 0x46494143; // "CAIF"
+const FAILURE_HEAD_BYTES = 16;
 const VERSION = 1;
 const HEAD_BYTES = 24;
 const FLAG_LABELLED = 1;
@@ -26,6 +34,26 @@ export interface RankPayload {
   result: RankResult;
   predictions: Predictions;
 }
+
+/** Longer messages are cut to this; a failure message is one line naming a file and its problem. */
+export const MAX_FAILURE_MESSAGE_CHARS = 64 * 1024;
+
+/** What a failed rank tells the root: what Summarize would learn from its failed invocation. */
+export const rankFailureSchema = z
+  .object({
+    kind: z.literal('cai-rank-failure'),
+    runId: z.string().min(1).max(200),
+    rank: z.number().int().nonnegative(),
+    error: z.string().min(1).max(200),
+    message: z.string().max(MAX_FAILURE_MESSAGE_CHARS),
+    partitions: z.array(z.string().min(1).max(1024)),
+    samples: z.number().int().nonnegative(),
+  })
+  .strict();
+export type RankFailure = z.infer<typeof rankFailureSchema>;
+
+/** One rank's contribution to the gather: its results, or why it has none. */
+export type GatheredPayload = ({ kind: 'result' } & RankPayload) | { kind: 'failed'; failure: RankFailure };
 
 /** Bytes a rank with `samples` predictions and a result object of `jsonBytes` sends. */
 export function payloadBytes(samples: number, jsonBytes: number, labelled: boolean): number {
@@ -53,6 +81,36 @@ export function encodeRankPayload(result: RankResult, p: Predictions): Uint8Arra
   at += pad8(4 * n);
   if (p.zTrue) out.set(new Uint8Array(p.zTrue.buffer, p.zTrue.byteOffset, p.zTrue.byteLength), at);
   return out;
+}
+
+export function encodeRankFailure(f: RankFailure): Uint8Array {
+  const json = Buffer.from(JSON.stringify(rankFailureSchema.parse(f)), 'utf8');
+  const out = new Uint8Array(FAILURE_HEAD_BYTES + json.length);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, FAILURE_MAGIC, true);
+  dv.setUint32(4, VERSION, true);
+  dv.setUint32(8, json.length, true);
+  out.set(json, FAILURE_HEAD_BYTES);
+  return out;
+}
+
+/** Either kind of payload, told apart by its magic; `where` names the sender in the one-line error. */
+export function decodeGatheredPayload(bytes: Uint8Array, where: string): GatheredPayload {
+  if (bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(0, true) === FAILURE_MAGIC) return { kind: 'failed', failure: decodeRankFailure(bytes, where) };
+  return { kind: 'result', ...decodeRankPayload(bytes, where) };
+}
+
+export function decodeRankFailure(bytes: Uint8Array, where: string): RankFailure {
+  if (bytes.length < FAILURE_HEAD_BYTES) throw new DataError(where, `${bytes.length}-byte failure payload is shorter than its ${FAILURE_HEAD_BYTES}-byte header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (dv.getUint32(0, true) !== FAILURE_MAGIC) throw new DataError(where, 'is not a rank failure payload (bad magic)');
+  const version = dv.getUint32(4, true);
+  if (version !== VERSION) throw new DataError(where, `failure payload version ${version} is not supported (expected ${VERSION})`);
+  const jsonBytes = dv.getUint32(8, true);
+  if (dv.getUint32(12, true) !== 0) throw new DataError(where, 'failure payload has non-zero reserved header bytes');
+  if (jsonBytes > MAX_RESULT_JSON_BYTES) throw new DataError(where, `failure object of ${jsonBytes} bytes exceeds the ${MAX_RESULT_JSON_BYTES}-byte limit`);
+  if (FAILURE_HEAD_BYTES + jsonBytes !== bytes.length) throw new DataError(where, `failure payload of ${bytes.length} bytes does not match its header (${jsonBytes}-byte failure object: ${FAILURE_HEAD_BYTES + jsonBytes} bytes)`);
+  return parseContract(rankFailureSchema, bytes.subarray(FAILURE_HEAD_BYTES), where);
 }
 
 /** Decode and check the framing; `where` names the sender in the one-line error. */
