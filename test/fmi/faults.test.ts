@@ -90,26 +90,37 @@ test('a rank process killed mid-allreduce: every other rank fails by its deadlin
     channels = await Promise.all(others.map((rank) => TcpChannel.connect({ communicator: 'kill', runId: 'r1', rank, worldSize, secret, maxFrameBytes: 1 << 20 }, { rendezvous: server.address, deadline: Date.now() + 20000 })));
     const comms = channels.map((ch) => new Communicator(ch, { name: 'kill', timeoutMs: 1500 }));
     let killedAt = 0;
+    // Kill the victim while everyone is mid-stream, from outside the ranks' loops: a rank that stopped to
+    // do the killing would itself be the rank the others wait for.
+    const killer = (async () => {
+      await child.waitFor((e) => e.event === 'iteration' && (e.i as number) >= 20, 10000);
+      child.child.kill('SIGKILL');
+      killedAt = Date.now();
+    })();
     const loops = comms.map(async (comm) => {
       for (let i = 0; ; i++) {
         const sum = await comm.allreduce(i, 'sum');
         assert.equal(sum, i * worldSize);
-        if (i === 20 && comm.rank === 0) {
-          // Kill the victim while everyone is mid-stream.
-          await child.waitFor((e) => e.event === 'iteration' && (e.i as number) >= 20, 10000);
-          child.child.kill('SIGKILL');
-          killedAt = Date.now();
-        }
       }
     });
     const outcomes = await Promise.allSettled(loops);
+    await killer;
     assert.equal(await child.exited, null, 'victim died by signal');
+    const blamed = new Map<number, readonly number[]>();
     for (const [k, o] of outcomes.entries()) {
       assert.equal(o.status, 'rejected');
       const e = (o as PromiseRejectedResult).reason;
       assert.ok(e instanceof FmiDeadlineError, `rank ${others[k]}: ${e}`);
-      assert.deepEqual(e.ranks, [victimRank], `rank ${others[k]}: ${e.message}`);
-      assert.match(e.message, /^fmi allreduce #\d+ on rank \d\/4 of "kill": deadline passed while waiting for rank 2/);
+      assert.match(e.message, /^fmi allreduce #\d+ on rank \d\/4 of "kill": deadline passed while waiting for rank \d/);
+      blamed.set(others[k]!, e.ranks);
+    }
+    // Every rank names whom it waited for. Ranks normally trace the wait to the dead rank within the time
+    // kept for it; when the machine is loaded a rank may instead name a live peer that was itself stuck on
+    // the dead rank, which is what it was waiting for too. Either way the chain ends at the victim.
+    const namingVictim = [...blamed].filter(([, r]) => r.length === 1 && r[0] === victimRank).map(([rank]) => rank);
+    assert.ok(namingVictim.length > 0, `some rank names the dead rank: ${JSON.stringify([...blamed])}`);
+    for (const [rank, r] of blamed) {
+      assert.ok(r.length > 0 && r.every((x) => x === victimRank || namingVictim.includes(x)), `rank ${rank} names ${r}, which leads to the dead rank`);
     }
     assert.ok(Date.now() - killedAt < 1500 + 2000, 'no rank hung past its deadline');
   } finally {
