@@ -4,14 +4,16 @@ import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../errors.js';
 import { isS3Uri, parseS3Uri, splitManifestUri } from '../../storage/index.js';
 import { CONTRACT_VERSION, runConfigSchema, runIdSchema, type RunConfig } from '../../workflow/contracts.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, newRunId } from '../../workflow/run-config.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, newRunId, type RunRequest } from '../../workflow/run-config.js';
 import { DEFAULT_RANK_MEMORY_MB, DEFAULT_RANK_TIMEOUT_S, IMAGE_MODEL_PATH, MAX_LAMBDA_TIMEOUT_S, lambdaVcpus } from './config.js';
 import { MAX_MEMORY_MB, MIN_MEMORY_MB } from '../local-processes/config.js';
 
 /** Lambda's default concurrent executions per account and region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
 
-export interface AwsRunRequest {
+/** A run request as `cai run` takes it, with S3 locations; FMI aggregation is not offered on Lambda. */
+export interface AwsRunRequest
+  extends Omit<RunRequest, 'model' | 'out' | 'worldSize' | 'aggregation' | 'fmiChannel' | 'fmiHint' | 'fmiTimeoutS'> {
   /** s3://bucket/prefix[/manifest.json] */
   data: string;
   /** Results root (default: the data bucket's root). */
@@ -19,17 +21,8 @@ export interface AwsRunRequest {
   /** s3://bucket/key.onnx, or an absolute path inside the image (default: the image's built-in model). */
   model?: string;
   worldSize: number;
-  concurrency?: number;
-  batchSize?: number;
-  threads?: number;
   /** Memory of the deployed rank function, MB (for the cost figures). */
   memoryMb?: number;
-  timeoutS?: number;
-  runId?: string;
-  toleratedFailurePercentage?: number;
-  readAhead?: number;
-  report?: boolean;
-  mode?: RunConfig['mode'];
 }
 
 export interface ExecutionRequest {

@@ -8,7 +8,7 @@ import type { Channel, ChannelConfig } from '../../channel.js';
 import { BlockingReceiver } from './blocking-receiver.js';
 import { checkChannelConfig, checkPeer } from './namespace.js';
 import { ReplayWindow } from './replay-window.js';
-import { FrameRejected, FrameSealer, type OpenedFrame } from './sealed-frame.js';
+import { FrameSealer } from './sealed-frame.js';
 
 export interface RedisChannelOptions {
   /** redis://[[user]:password@]host:port[/db]. */
@@ -168,13 +168,7 @@ export class RedisChannel implements Channel {
     const key = `${this.prefix}${source}>${this.rank}:${tag}`;
     const frame = await this.receiver.pop(key, deadline, () => new FmiDeadlineError(`redis recv on rank ${this.rank} from rank ${source} tag ${tag}`, [source]));
     const refuse = (problem: string) => new DataError(`${this.where} key ${key}`, `refused a frame from rank ${source}: ${problem}`);
-    let opened: OpenedFrame;
-    try {
-      opened = this.sealer.open(source, this.rank, tag, frame, this.config.maxFrameBytes);
-    } catch (err) {
-      if (err instanceof FrameRejected) throw refuse(err.problem);
-      throw err;
-    }
+    const opened = this.sealer.openOr(source, this.rank, tag, frame, this.config.maxFrameBytes, refuse);
     // Checked after the MAC, so only genuine frames move the replay window.
     if (!this.replay[source]!.accept(opened.seq)) throw refuse(`sequence number ${opened.seq} was already received (replayed frame)`);
     return opened.payload;

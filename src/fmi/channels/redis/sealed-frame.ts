@@ -92,6 +92,16 @@ export class FrameSealer {
     return { payload: new Uint8Array(buf.buffer, buf.byteOffset + FRAME_HEADER_BYTES, length), seq };
   }
 
+  /** `open`, with a rejection turned into the channel's own one-line error. */
+  openOr(source: number, dest: number, tag: number, frame: Uint8Array, maxPayloadBytes: number, refuse: (problem: string) => Error): OpenedFrame {
+    try {
+      return this.open(source, dest, tag, frame, maxPayloadBytes);
+    } catch (err) {
+      if (err instanceof FrameRejected) throw refuse(err.problem);
+      throw err;
+    }
+  }
+
   private mac(source: number, dest: number, tag: number, frame: Buffer): Buffer {
     const h = createHmac('sha256', this.key);
     // NUL separators keep ("a", "bc") and ("ab", "c") apart.

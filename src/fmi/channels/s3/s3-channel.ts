@@ -8,7 +8,7 @@ import { CaiError, DataError, UnavailableError } from '../../../errors.js';
 import { FmiDeadlineError } from '../../errors.js';
 import type { Channel, ChannelConfig } from '../../channel.js';
 import { checkChannelConfig, checkPeer } from '../redis/namespace.js';
-import { FRAME_HEADER_BYTES, FrameRejected, FrameSealer, isIncompleteFrame, type OpenedFrame } from '../redis/sealed-frame.js';
+import { FRAME_HEADER_BYTES, FrameSealer, isIncompleteFrame } from '../redis/sealed-frame.js';
 
 export interface S3ChannelOptions {
   /** A configured client; several endpoints may share one. Not destroyed by close() unless `ownsClient`. */
@@ -125,13 +125,7 @@ export class S3Channel implements Channel {
       } else if (frame) {
         this.forget(key);
         const refuse = (problem: string) => new DataError(`${this.where}/${key}`, `refused a frame from rank ${source}: ${problem}`);
-        let opened: OpenedFrame;
-        try {
-          opened = this.sealer.open(source, this.rank, tag, frame, this.config.maxFrameBytes);
-        } catch (err) {
-          if (err instanceof FrameRejected) throw refuse(err.problem);
-          throw err;
-        }
+        const opened = this.sealer.openOr(source, this.rank, tag, frame, this.config.maxFrameBytes, refuse);
         // The key names the sequence number; an authentic frame copied under another key is refused.
         if (opened.seq !== seq) throw refuse(`frame has sequence number ${opened.seq}, its key says ${seq} (replayed frame)`);
         return opened.payload;
