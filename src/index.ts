@@ -24,10 +24,11 @@ export {
   type DatasetWriterOptions,
   type ReadPartitionOptions,
 } from './data/dataset.js';
-export { synthesize, synthCatalog, synthSource, synthGalaxy, synthObjectId, SYNTH_GENERATOR, SYNTH_PARAMETERS, type SynthOptions, type SynthGalaxy } from './data/synth.js';
-export { synthesizeDataset, type SynthDatasetOptions } from './data/synth-dataset.js';
+export { synthesize, synthCatalog, synthSource, synthGalaxy, synthObjectId, SYNTH_GENERATOR, SYNTH_PARAMETERS, type SynthOptions, type SynthGalaxy } from './data/synth/generator.js';
+export { synthesizeDataset, type SynthDatasetOptions } from './data/synth/write-dataset.js';
 export { inspectDataset, inspectPartitionBytes, formatInspection, formatBytes, ValueStats, type DatasetInspection, type PartitionInspection, type ValueSummary, type RangeSummary } from './data/inspect.js';
 export { repartition, type RepartitionOptions } from './data/repartition.js';
+export { VERIFY_MODES, parseVerifyMode, type VerifyMode } from './data/verify-mode.js';
 export {
   readImportFile,
   inspectImportFile,
@@ -57,10 +58,18 @@ export { openAtomic, writeFileAtomic, type AtomicFile, type AtomicFileOptions } 
 export * from './model/index.js';
 export { readModelBytes, MAX_MODEL_BYTES } from './model/model-file.js';
 
-// Inference: the engine, metrics, predictions files, and a whole job on this machine.
+// Metrics: accuracy of predictions and the order statistics behind it (pure).
+export * from './metrics/accuracy.js';
+export { median, sortedMedian, sortedQuantile } from './metrics/statistics.js';
+
+// Runtime: the execution devices a model runs on (the onnxruntime binding itself stays internal).
+export { DEVICES, DEVICE_NAMES, DEVICE_CHOICES, executionDevice, devicesToTry, parseDeviceChoice, type ExecutionDevice, type DeviceChoice, type Device } from './runtime/devices.js';
+
+// Inference: the engine, performance metrics, predictions files, and a whole job on this machine.
 export { InferenceEngine, inferPartitions, MAX_BATCH_SIZE, type EngineOptions, type InferArgs, type InferenceResult, type PartitionSource, type PartitionTiming, type Prediction, type PredictOptions } from './inference/engine.js';
-export { openSession, checkModelIo, DEFAULT_IO, type DeviceChoice, type Device, type ModelIo, type SessionOptions, type OpenedSession } from './inference/session.js';
-export * from './inference/metrics.js';
+export { openSession, checkModelIo, DEFAULT_IO, type ModelIo, type SessionOptions, type OpenedSession } from './inference/session.js';
+export { checkInferOptions, parseInputNames, type InferOptionValues, type CheckedInferOptions } from './inference/options.js';
+export { performanceMetrics, caiFields, peakRssBytes, type PerformanceInput, type PerformanceMetrics } from './inference/metrics.js';
 export * from './inference/predictions.js';
 export { runInferJob, PREDICTIONS_FILE, METRICS_FILE, type InferJobOptions, type InferReport } from './inference/infer-job.js';
 

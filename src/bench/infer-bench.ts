@@ -5,15 +5,18 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as ort from 'onnxruntime-node';
 import { DatasetWriter, openLocalDataset } from '../data/dataset.js';
 import { IMAGE_SIZE, INPUT_BYTES_PER_SAMPLE, N_BANDS } from '../data/manifest.js';
 import { PIXELS_PER_SAMPLE, concatPartitions, type Partition } from '../data/partition.js';
-import { synthesize } from '../data/synth.js';
+import { synthesize } from '../data/synth/generator.js';
+import type { VerifyMode } from '../data/verify-mode.js';
 import { UsageError } from '../errors.js';
 import { InferenceEngine, inferPartitions } from '../inference/engine.js';
 import { peakRssBytes } from '../inference/metrics.js';
-import { openSession, type DeviceChoice } from '../inference/session.js';
+import { openSession } from '../inference/session.js';
+import { median } from '../metrics/statistics.js';
+import type { DeviceChoice } from '../runtime/devices.js';
+import { float32Tensor, type Feeds } from '../runtime/onnxruntime.js';
 
 export const INFER_BENCH_TARGET_RATIO = 0.9;
 
@@ -29,7 +32,7 @@ export interface InferBenchOptions {
   /** Each measurement is repeated; the best run counts (least disturbed by other load). */
   repeats?: number;
   readAhead?: number;
-  verify?: 'sha256' | 'size';
+  verify?: VerifyMode;
   seed?: number;
   onStatus?: (text: string) => void;
 }
@@ -51,7 +54,7 @@ export interface InferBenchResult {
   partitions: number;
   partitionSamples: number;
   readAhead: number;
-  verify: 'sha256' | 'size';
+  verify: VerifyMode;
   raw: Measurement;
   endToEnd: Measurement & {
     /** Of the best repeat: time inside the model, partition load time, and load time the model waited for. */
@@ -75,20 +78,22 @@ function measurement(samples: number, seconds: number[]): Measurement {
   return { seconds, bestSeconds: best, samplesPerS: samples / best, bitsPerS: (samples * INPUT_BYTES_PER_SAMPLE * 8) / best };
 }
 
-export async function runInferBench(o: InferBenchOptions): Promise<InferBenchResult> {
-  const samples = o.samples;
-  const batchSize = o.batchSize;
+export async function runInferBench(options: InferBenchOptions): Promise<InferBenchResult> {
+  const samples = options.samples;
+  const batchSize = options.batchSize;
+  if (options.partitionSamples !== undefined && options.partitionSamples < 1) throw new UsageError(`--partition-samples must be at least 1`);
+  if (options.readAhead !== undefined && options.readAhead < 0) throw new UsageError(`--read-ahead must be 0 or more`);
   if (!Number.isSafeInteger(samples) || samples < 1) throw new UsageError(`--samples must be a positive integer, got ${samples}`);
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got ${batchSize}`);
-  const threads = o.threads ?? availableParallelism();
-  const partitionSamples = o.partitionSamples ?? 2 * batchSize;
-  const repeats = o.repeats ?? 2;
-  const readAhead = o.readAhead ?? 1;
-  const verify = o.verify ?? 'sha256';
+  const threads = options.threads ?? availableParallelism();
+  const partitionSamples = options.partitionSamples ?? 2 * batchSize;
+  const repeats = options.repeats ?? 2;
+  const readAhead = options.readAhead ?? 1;
+  const verify = options.verify ?? 'sha256';
   if (!Number.isSafeInteger(repeats) || repeats < 1) throw new UsageError(`--repeats must be a positive integer, got ${repeats}`);
-  const status = o.onStatus ?? (() => undefined);
+  const status = options.onStatus ?? (() => undefined);
 
-  let model = o.model;
+  let model = options.model;
   if (model === undefined) {
     status('preparing the built-in model');
     const { ensureBuiltinModel } = await import('../model/builtin.js');
@@ -101,7 +106,7 @@ export async function runInferBench(o: InferBenchOptions): Promise<InferBenchRes
     const writer = await DatasetWriter.create(dir, { labelled: true, partitionSamples, name: 'bench-infer' });
     const parts: Partition[] = [];
     for (let start = 0; start < samples; start += partitionSamples) {
-      const p = synthesize({ samples: Math.min(partitionSamples, samples - start), seed: o.seed ?? 1, startIndex: start });
+      const p = synthesize({ samples: Math.min(partitionSamples, samples - start), seed: options.seed ?? 1, startIndex: start });
       parts.push(p);
       await writer.append(p);
     }
@@ -112,8 +117,8 @@ export async function runInferBench(o: InferBenchOptions): Promise<InferBenchRes
     // Both contenders are opened and warmed first, then measured alternately, so that other load on the
     // machine affects them alike; the best repeat of each counts.
     status('opening the model twice (alone, and in the engine)');
-    const { session, device } = await openSession(model, { device: o.device ?? 'cpu', threads });
-    const engine = await InferenceEngine.open(model, { batchSize, threads, device: o.device ?? 'cpu' }).catch(async (err: unknown) => {
+    const { session, device } = await openSession(model, { device: options.device ?? 'cpu', threads });
+    const engine = await InferenceEngine.open(model, { batchSize, threads, device: options.device ?? 'cpu' }).catch(async (err: unknown) => {
       await session.release();
       throw err;
     });
@@ -122,12 +127,12 @@ export async function runInferBench(o: InferBenchOptions): Promise<InferBenchRes
     let best: { inferenceMs: number; downloadMs: number; waitMs: number; wallMs: number } | undefined;
     try {
       // (a) the model alone: every batch's tensors built before the clock starts.
-      const feeds: Record<string, ort.Tensor>[] = [];
+      const feeds: Feeds[] = [];
       for (let s = 0; s < samples; s += batchSize) {
         const e = Math.min(samples, s + batchSize);
         feeds.push({
-          image: new ort.Tensor('float32', all.image.subarray(s * PIXELS_PER_SAMPLE, e * PIXELS_PER_SAMPLE), [e - s, N_BANDS, IMAGE_SIZE, IMAGE_SIZE]),
-          magnitude: new ort.Tensor('float32', all.magnitude.subarray(s * N_BANDS, e * N_BANDS), [e - s, N_BANDS]),
+          image: float32Tensor(all.image.subarray(s * PIXELS_PER_SAMPLE, e * PIXELS_PER_SAMPLE), [e - s, N_BANDS, IMAGE_SIZE, IMAGE_SIZE]),
+          magnitude: float32Tensor(all.magnitude.subarray(s * N_BANDS, e * N_BANDS), [e - s, N_BANDS]),
         });
       }
       // Warm-up: first-run allocations and kernel selection, in both sessions.
@@ -157,9 +162,7 @@ export async function runInferBench(o: InferBenchOptions): Promise<InferBenchRes
     const raw = measurement(samples, rawSeconds);
     const e2e = measurement(samples, e2eSeconds);
     const ratio = e2e.samplesPerS / raw.samplesPerS;
-    const pairs = rawSeconds.map((r, i) => r / e2eSeconds[i]!).sort((a, b) => a - b);
-    const h = pairs.length >> 1;
-    const pairedRatio = pairs.length % 2 ? pairs[h]! : (pairs[h - 1]! + pairs[h]!) / 2;
+    const pairedRatio = median(rawSeconds.map((r, i) => r / e2eSeconds[i]!));
     return {
       model,
       device,

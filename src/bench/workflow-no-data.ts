@@ -5,10 +5,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter } from '../data/dataset.js';
-import { synthesize } from '../data/synth.js';
+import { synthesize } from '../data/synth/generator.js';
 import { LocalProcessPool } from '../compute/local-processes/pool.js';
 import { runLocalWorkflow } from '../workflow/local-engine.js';
 import { makeRunConfig } from '../workflow/run-config.js';
+import { UsageError } from '../errors.js';
 
 export interface NoDataBenchOptions {
   fanOuts: number[];
@@ -30,11 +31,21 @@ export interface NoDataFigures {
   stateTransitions: number;
 }
 
+/** The largest fan-out offered: each rank is a worker process of its own on this machine. */
+export const MAX_FAN_OUT = 256;
+
+/** "2,4,16" -> [2, 4, 16]; anything but whole numbers from 1 to MAX_FAN_OUT is a usage error. */
+export function parseFanOuts(text: string): number[] {
+  const fanOuts = text.split(',').map((x) => Number(x.trim()));
+  if (fanOuts.some((n) => !Number.isSafeInteger(n) || n < 1 || n > MAX_FAN_OUT)) throw new UsageError(`--ranks must be integers from 1 to ${MAX_FAN_OUT}, got "${text}"`);
+  return fanOuts;
+}
+
 const MEMORY_MB = 512;
 const TIMEOUT_S = 120;
 
-export async function benchNoData(o: NoDataBenchOptions): Promise<NoDataFigures[]> {
-  const log = o.log ?? (() => undefined);
+export async function benchNoData(options: NoDataBenchOptions): Promise<NoDataFigures[]> {
+  const log = options.log ?? (() => undefined);
   const dir = await mkdtemp(join(tmpdir(), 'cai-bench-nodata-'));
   try {
     // A manifest to plan from; no rank reads it in this mode.
@@ -44,7 +55,7 @@ export async function benchNoData(o: NoDataBenchOptions): Promise<NoDataFigures[
     const model = join(dir, 'unused.onnx');
     await writeFile(model, 'not read in no-data mode');
     const out: NoDataFigures[] = [];
-    for (const n of o.fanOuts) {
+    for (const n of options.fanOuts) {
       const pool = new LocalProcessPool({ concurrency: n, memoryMb: MEMORY_MB, timeoutS: TIMEOUT_S });
       try {
         const durations: number[] = [];

@@ -5,13 +5,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter, openLocalDataset } from '../data/dataset.js';
-import { synthesize } from '../data/synth.js';
+import { synthesize } from '../data/synth/generator.js';
 import { slicePartition, type Partition } from '../data/partition.js';
 import { buildAstroMAEOnnx } from '../model/astromae.js';
 import { InferenceEngine } from '../inference/engine.js';
 import { runLocalWorkflow } from '../workflow/local-engine.js';
 import { makeRunConfig } from '../workflow/run-config.js';
 import type { Summary } from '../workflow/contracts.js';
+import { UsageError } from '../errors.js';
 
 export interface WorkflowBenchOptions {
   samples: number;
@@ -70,15 +71,16 @@ function figures(s: Summary, orchestratorCpuS: number): WorkflowRunFigures {
   };
 }
 
-export async function benchWorkflow(o: WorkflowBenchOptions): Promise<WorkflowBenchResult> {
-  const log = o.log ?? (() => undefined);
+export async function benchWorkflow(options: WorkflowBenchOptions): Promise<WorkflowBenchResult> {
+  if (options.samples < 2 || options.partitions < 2 || options.partitions > options.samples) throw new UsageError('need --samples >= --partitions >= 2');
+  const log = options.log ?? (() => undefined);
   const loadBefore = loadavg()[0]!;
   const dir = await mkdtemp(join(tmpdir(), 'cai-bench-workflow-'));
   try {
-    const per = Math.ceil(o.samples / o.partitions);
-    log(`data: ${o.samples} synthetic samples in ${o.partitions} partitions of ${per}`);
+    const per = Math.ceil(options.samples / options.partitions);
+    log(`data: ${options.samples} synthetic samples in ${options.partitions} partitions of ${per}`);
     const w = await DatasetWriter.create(join(dir, 'data'), { labelled: true, partitionSamples: per, name: 'bench-workflow' });
-    for (let start = 0; start < o.samples; start += 500) await w.append(synthesize({ samples: Math.min(500, o.samples - start), seed: 7, startIndex: start }));
+    for (let start = 0; start < options.samples; start += 500) await w.append(synthesize({ samples: Math.min(500, options.samples - start), seed: 7, startIndex: start }));
     await w.finish();
     const model = join(dir, 'model.onnx');
     await writeFile(model, buildAstroMAEOnnx({ seed: 1 }));
@@ -87,18 +89,18 @@ export async function benchWorkflow(o: WorkflowBenchOptions): Promise<WorkflowBe
     const ds = await openLocalDataset(join(dir, 'data'));
     const parts: Partition[] = [];
     for (const e of ds.manifest.partitions) parts.push(await ds.readPartition(e));
-    const engine = await InferenceEngine.open(model, { batchSize: o.batchSize, threads: 1 });
+    const engine = await InferenceEngine.open(model, { batchSize: options.batchSize, threads: 1 });
     // One warm-up batch so the baseline, like a warm instance, does not pay first-call costs.
-    await engine.predict(slicePartition(parts[0]!, 0, Math.min(o.batchSize, parts[0]!.count)));
+    await engine.predict(slicePartition(parts[0]!, 0, Math.min(options.batchSize, parts[0]!.count)));
     let computeMs = 0;
     for (const p of parts) computeMs += (await engine.predict(p)).inferenceMs;
     await engine.close();
     parts.length = 0;
     const computeS = computeMs / 1000;
-    log(`model alone: ${computeS.toFixed(2)} s for ${o.samples} samples (1 thread)`);
+    log(`model alone: ${computeS.toFixed(2)} s for ${options.samples} samples (1 thread)`);
 
     const runOnce = async (worldSize: number): Promise<WorkflowRunFigures> => {
-      const run = makeRunConfig({ data: join(dir, 'data'), model, out: dir, worldSize, concurrency: worldSize, threads: 1, batchSize: o.batchSize, report: false, runId: `bench-w${worldSize}` });
+      const run = makeRunConfig({ data: join(dir, 'data'), model, out: dir, worldSize, concurrency: worldSize, threads: 1, batchSize: options.batchSize, report: false, runId: `bench-w${worldSize}` });
       const cpu0 = process.cpuUsage();
       const { summary } = await runLocalWorkflow({ run });
       const cpu = process.cpuUsage(cpu0);
@@ -110,9 +112,9 @@ export async function benchWorkflow(o: WorkflowBenchOptions): Promise<WorkflowBe
     const w2 = await runOnce(2);
     return {
       machine: { cores: availableParallelism(), node: process.version, loadBefore, loadAfter: loadavg()[0]! },
-      samples: o.samples,
-      partitions: o.partitions,
-      batchSize: o.batchSize,
+      samples: options.samples,
+      partitions: options.partitions,
+      batchSize: options.batchSize,
       computeS,
       w1,
       w2,
@@ -120,10 +122,10 @@ export async function benchWorkflow(o: WorkflowBenchOptions): Promise<WorkflowBe
       overheadW1: (w1.wallS - computeS) / w1.wallS,
       overheadW2: (w2.wallS - computeS / 2) / w2.wallS,
       targets: { speedup: 1.7, overhead: 0.15 },
-      ...(o.keep ? { dir } : {}),
+      ...(options.keep ? { dir } : {}),
     };
   } finally {
-    if (!o.keep) await rm(dir, { recursive: true, force: true });
+    if (!options.keep) await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// The `cai` command: a thin layer that parses flags and calls the library.
+// The `cai` command: a thin layer that parses flags and calls the library. Each command group is one file
+// of commands/; flags shared between commands live in flags/, human output in render/, and every check of
+// a value lives in the library, so a command file reads as: options, one library call, emit.
 import { Command, CommanderError } from 'commander';
 import { register as registerData } from './commands/data.js';
+import { registerSynthBench } from './commands/bench-synth.js';
 import { register as registerModel } from './commands/model.js';
 import { register as registerInfer } from './commands/infer.js';
 import { register as registerRun } from './commands/run.js';
@@ -30,7 +33,8 @@ program
   .configureOutput({ outputError: (text, write) => write(`cai: ${text.replace(/^error: /, '').trim()} (see --help)\n`) })
   .exitOverride();
 
-registerData(program);
+// The generator's benchmark is offered where the generator is, too.
+registerSynthBench(registerData(program), 'synth-bench');
 registerModel(program);
 registerInfer(program);
 registerRun(program);

@@ -13,6 +13,11 @@ export function emit(opts: OutputOptions, value: unknown, human: () => string): 
   else process.stdout.write(human().replace(/\n?$/, '\n'));
 }
 
+/** A line on stderr for the person at the terminal (what is happening, where things go); none with --json. */
+export function note(opts: OutputOptions, line: string): void {
+  if (!opts.json) process.stderr.write(line + '\n');
+}
+
 /** A single self-overwriting status line on stderr; silent when stderr is not a TTY, or with --json/--quiet. */
 export class Progress {
   private last = 0;

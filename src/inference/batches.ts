@@ -1,10 +1,10 @@
-// The hot loop: one partition's samples through the model in batches. Inputs are ort Tensors over
+// The hot loop: one partition's samples through the model in batches. Inputs are runtime tensors over
 // subarrays of the partition's own arrays and the output is written by onnxruntime straight into the
 // result array (a pre-allocated output), so no sample is copied in JavaScript.
-import * as ort from 'onnxruntime-node';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
 import { PIXELS_PER_SAMPLE } from '../data/partition.js';
 import { ModelError } from '../errors.js';
+import { float32Tensor } from '../runtime/onnxruntime.js';
 import { shortReason, type OpenedSession } from './session.js';
 
 export interface BatchRun {
@@ -37,13 +37,13 @@ export async function runBatches(
     const end = Math.min(count, start + batchSize);
     const b = end - start;
     const feeds = {
-      [io.image]: new ort.Tensor('float32', image.subarray(start * PIXELS_PER_SAMPLE, end * PIXELS_PER_SAMPLE), [b, N_BANDS, IMAGE_SIZE, IMAGE_SIZE]),
-      [io.magnitude]: new ort.Tensor('float32', magnitude.subarray(start * N_BANDS, end * N_BANDS), [b, N_BANDS]),
+      [io.image]: float32Tensor(image.subarray(start * PIXELS_PER_SAMPLE, end * PIXELS_PER_SAMPLE), [b, N_BANDS, IMAGE_SIZE, IMAGE_SIZE]),
+      [io.magnitude]: float32Tensor(magnitude.subarray(start * N_BANDS, end * N_BANDS), [b, N_BANDS]),
     };
     const t0 = performance.now();
     try {
       if (outRank > 0) {
-        const out = new ort.Tensor('float32', zPred.subarray(start, end), outRank === 2 ? [b, 1] : [b]);
+        const out = float32Tensor(zPred.subarray(start, end), outRank === 2 ? [b, 1] : [b]);
         await session.run(feeds, { [io.output]: out });
       } else {
         const data = (await session.run(feeds))[io.output]?.data;

@@ -6,8 +6,10 @@ import { Worker } from 'node:worker_threads';
 import type { Manifest, PartitionEntry } from '../data/manifest.js';
 import { N_BANDS } from '../data/manifest.js';
 import { PIXELS_PER_SAMPLE, type Partition } from '../data/partition.js';
+import type { VerifyMode } from '../data/verify-mode.js';
 import { CaiError, DataError, ModelError, UsageError } from '../errors.js';
-import { checkModelFile, type Device, type DeviceChoice, type ModelIo } from './session.js';
+import type { Device, DeviceChoice } from '../runtime/devices.js';
+import { checkModelFile, type ModelIo } from './session.js';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 export interface EngineOptions {
@@ -205,7 +207,7 @@ export interface PartitionSource {
   /** The manifest, for messages. */
   readonly location?: string;
   partitionLocation(entry: PartitionEntry): string;
-  readPartition(entry: PartitionEntry, opts?: { verify?: 'sha256' | 'size'; checkFinite?: boolean }): Promise<Partition>;
+  readPartition(entry: PartitionEntry, opts?: { verify?: VerifyMode; checkFinite?: boolean }): Promise<Partition>;
 }
 
 export interface PartitionTiming {
@@ -246,7 +248,7 @@ export interface InferArgs {
    * readAhead + 1 partitions). 0 loads and predicts strictly in turn. Default 1.
    */
   readAhead?: number;
-  verify?: 'sha256' | 'size';
+  verify?: VerifyMode;
   onProgress?: (p: { samplesDone: number; partitionsDone: number }) => void;
   signal?: AbortSignal;
 }

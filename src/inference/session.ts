@@ -1,13 +1,14 @@
-// Opening an onnxruntime session for a redshift model: execution provider choice (cpu, cuda, or auto with a
-// CPU fallback), thread counts, and a check that the model has the inputs and output the engine feeds.
+// Opening an onnxruntime session for a redshift model: the device choice (a device of the registry in
+// runtime/devices.ts, or auto with a CPU fallback), thread counts, and a check that the model has the
+// inputs and output the engine feeds.
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
 import { ModelError, UnavailableError, UsageError } from '../errors.js';
 import { readModelBytes } from '../model/model-file.js';
+import { devicesToTry, type Device, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
+import { createSession, quietRuntimeLog, type RuntimeSession, type ValueMetadata } from '../runtime/onnxruntime.js';
 
-export type DeviceChoice = 'cpu' | 'cuda' | 'auto';
-export type Device = 'cpu' | 'cuda';
+export type { Device, DeviceChoice } from '../runtime/devices.js';
 
 export interface ModelIo {
   image: string;
@@ -27,7 +28,7 @@ export interface SessionOptions {
 }
 
 export interface OpenedSession {
-  session: ort.InferenceSession;
+  session: RuntimeSession;
   device: Device;
   io: ModelIo;
   /** What messages call the model: its path, or "(model bytes)". */
@@ -37,7 +38,6 @@ export interface OpenedSession {
 export { MAX_MODEL_BYTES, checkModelFile } from '../model/model-file.js';
 
 let fallbackAnnounced = false;
-let logLevelSet = false;
 
 /** Open and validate a model. Errors: ModelError (file named) for missing/invalid/incompatible models. */
 export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OpenedSession> {
@@ -47,65 +47,44 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
   const bytes = typeof model === 'string' ? await readModelBytes(model) : model;
-  if (!logLevelSet) {
-    // onnxruntime prints its own multi-line errors (e.g. a CUDA library it cannot load); we report ours.
-    if (!process.env.CAI_DEBUG) ort.env.logLevel = 'fatal';
-    logLevelSet = true;
-  }
-  const base: ort.InferenceSession.SessionOptions = {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: opts.interOpThreads ?? 1,
-    executionMode: 'sequential',
-  };
+  quietRuntimeLog();
+  const settings = { threads, interOpThreads: opts.interOpThreads ?? 1 };
 
-  let session: ort.InferenceSession;
-  let device: Device;
-  if (choice === 'cpu') {
-    session = await create(bytes, { ...base, executionProviders: ['cpu'] }, modelName);
-    device = 'cpu';
-  } else {
+  // The first device of the choice that loads; on to the next only while a provider cannot load here.
+  const unavailable: string[] = [];
+  let opened: { session: RuntimeSession; device: ExecutionDevice } | undefined;
+  for (const device of devicesToTry(choice)) {
     try {
-      session = await ort.InferenceSession.create(bytes, { ...base, executionProviders: ['cuda', 'cpu'] });
-      device = 'cuda';
+      opened = { session: await createSession(bytes, { ...settings, executionProviders: device.executionProviders }), device };
+      break;
     } catch (err) {
-      if (!isProviderLoadFailure(err)) throw modelLoadError(modelName, err);
-      if (choice === 'cuda') throw new UnavailableError(`--device cuda: the CUDA execution provider is not available here (${shortReason(err)})`);
-      const message = `cai: CUDA is not available (${shortReason(err)}); running on CPU`;
-      if (opts.onFallback) opts.onFallback(message);
-      else if (!fallbackAnnounced) process.stderr.write(message + '\n');
-      fallbackAnnounced = true;
-      session = await create(bytes, { ...base, executionProviders: ['cpu'] }, modelName);
-      device = 'cpu';
+      if (!device.isUnavailable(err)) throw modelLoadError(modelName, err);
+      if (choice !== 'auto') throw new UnavailableError(`--device ${device.name}: the ${device.label} execution provider is not available here (${shortReason(err)})`);
+      unavailable.push(`${device.label} is not available (${shortReason(err)})`);
     }
   }
+  // CPU ends every list and never counts as unavailable, so only a registry without it gets here.
+  if (!opened) throw new UnavailableError(`no device could open the model: ${unavailable.join('; ')}`);
+  if (unavailable.length) {
+    const message = `cai: ${unavailable.join('; ')}; running on ${opened.device.label}`;
+    if (opts.onFallback) opts.onFallback(message);
+    else if (!fallbackAnnounced) process.stderr.write(message + '\n');
+    fallbackAnnounced = true;
+  }
+  const { session } = opened;
   try {
     checkModelIo(session, io, modelName);
   } catch (err) {
     await session.release();
     throw err;
   }
-  return { session, device, io, modelName };
-}
-
-async function create(bytes: Uint8Array, options: ort.InferenceSession.SessionOptions, modelName: string): Promise<ort.InferenceSession> {
-  try {
-    return await ort.InferenceSession.create(bytes, options);
-  } catch (err) {
-    throw modelLoadError(modelName, err);
-  }
+  return { session, device: opened.device.name as Device, io, modelName };
 }
 
 function modelLoadError(modelName: string, err: unknown): ModelError {
   const reason = shortReason(err);
   const problem = /protobuf parsing failed|Protobuf parsing failed/i.test(reason) ? 'not an ONNX model (protobuf parsing failed)' : `onnxruntime cannot load the model (${reason})`;
   return new ModelError(modelName, problem, { cause: err });
-}
-
-/** onnxruntime throws this family of messages when an execution provider's library is missing. */
-function isProviderLoadFailure(err: unknown): boolean {
-  const m = err instanceof Error ? err.message : String(err);
-  return /ExecutionProvider|Failed to load (shared )?library|providers_shared|CUDA|cudnn|libcu/i.test(m) && !/protobuf/i.test(m);
 }
 
 export function shortReason(err: unknown): string {
@@ -116,8 +95,8 @@ export function shortReason(err: unknown): string {
 /** Fixed per-sample shapes the engine feeds; the leading batch dimension must be symbolic. */
 const EXPECTED: Record<'image' | 'magnitude', number[]> = { image: [N_BANDS, IMAGE_SIZE, IMAGE_SIZE], magnitude: [N_BANDS] };
 
-export function checkModelIo(session: ort.InferenceSession, io: ModelIo, modelName: string): void {
-  const find = (list: readonly ort.InferenceSession.ValueMetadata[], name: string, kind: string): ort.InferenceSession.ValueMetadata => {
+export function checkModelIo(session: RuntimeSession, io: ModelIo, modelName: string): void {
+  const find = (list: readonly ValueMetadata[], name: string, kind: string): ValueMetadata => {
     const m = list.find((v) => v.name === name);
     if (!m) {
       const have = list.map((v) => v.name).join(', ') || 'none';
@@ -135,7 +114,7 @@ export function checkModelIo(session: ort.InferenceSession, io: ModelIo, modelNa
   checkTensor(find(session.outputMetadata, io.output, 'output'), [[1], []], modelName, 'output');
 }
 
-function checkTensor(meta: ort.InferenceSession.ValueMetadata, allowedTails: number[][], modelName: string, kind: string): void {
+function checkTensor(meta: ValueMetadata, allowedTails: number[][], modelName: string, kind: string): void {
   if (!meta.isTensor) throw new ModelError(modelName, `${kind} "${meta.name}" is not a tensor`);
   if (meta.type !== 'float32') throw new ModelError(modelName, `${kind} "${meta.name}" has type ${meta.type}, expected float32`);
   const shape = meta.shape;

@@ -1,7 +1,8 @@
 // Messages between the inference engine and its session worker, and how errors cross the thread boundary
 // without losing their class, file and exit code.
 import { CaiError, DataError, ModelError, UsageError, UnavailableError, ExitCode } from '../errors.js';
-import type { Device, DeviceChoice, ModelIo } from './session.js';
+import type { Device, DeviceChoice } from '../runtime/devices.js';
+import type { ModelIo } from './session.js';
 
 export interface WorkerInit {
   model: string | Uint8Array;

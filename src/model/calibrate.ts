@@ -6,10 +6,11 @@
 //      (ViT, Inception, magnitudes), written as ReLU pairs relu(p) - relu(-p) = p into head.0, and their
 //      stacking weights into head.2. The other hidden units of head.0 are switched off (zero weights).
 // Every heavy step (features, Gram matrices) runs in onnxruntime; the solves are Cholesky in float64.
-import * as ort from 'onnxruntime-node';
-import { synthesize } from '../data/synth.js';
+import { synthesize } from '../data/synth/generator.js';
 import type { Partition } from '../data/partition.js';
-import { accuracyMetrics, type AccuracyMetrics } from '../inference/metrics.js';
+import { accuracyMetrics, type AccuracyMetrics } from '../metrics/accuracy.js';
+import { median } from '../metrics/statistics.js';
+import { float32Tensor } from '../runtime/onnxruntime.js';
 import { buildAstroMAEGraph, foldBatchNorm, serializeAstroMAE, type Normalization } from './astromae.js';
 import { ridgeSolve } from './linalg.js';
 import { createSession, gramMatrix, runOverPartition } from './ort-run.js';
@@ -63,12 +64,6 @@ export interface CalibratedModel {
 
 const BAND_PIXELS = ARCH.imageSize * ARCH.imageSize;
 
-function median(values: Float64Array): number {
-  const s = values.sort();
-  const h = s.length >> 1;
-  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
-}
-
 /**
  * Input normalization from training data. The asinh softening per band is the sky noise (1.4826 MAD of
  * pixel values; cutouts are mostly sky), so faint pixels stay linear and bright ones are compressed.
@@ -87,7 +82,7 @@ export function fitNormalization(data: Partition): Normalization {
     let k = 0;
     for (let i = 0; i < sampleCount; i++) for (let p = 0; p < BAND_PIXELS; p += stride) vals[k++] = data.image[(i * ARCH.bands + b) * BAND_PIXELS + p]!;
     const v = vals.subarray(0, k);
-    const med = median(Float64Array.from(v));
+    const med = median(v);
     const mad = median(v.map((x) => Math.abs(x - med)));
     const sigma = 1.4826 * mad > 0 ? 1.4826 * mad : 1;
     imageScale.push(1 / sigma);
@@ -159,7 +154,7 @@ export async function calibrateBatchNorm(w: Weights, norm: Normalization, data: 
     graph.setInitializer(names.weight, f.weight);
     graph.setInitializer(names.bias, f.bias);
   };
-  const image = new ort.Tensor('float32', data.image.subarray(0, data.count * ARCH.bands * BAND_PIXELS), [data.count, ARCH.bands, ARCH.imageSize, ARCH.imageSize]);
+  const image = float32Tensor(data.image.subarray(0, data.count * ARCH.bands * BAND_PIXELS), [data.count, ARCH.bands, ARCH.imageSize, ARCH.imageSize]);
   let step = 0;
   for (const stage of stages) {
     // Identity statistics for the convs being measured, so the probe sees the raw convolution (scaled by 1/sqrt(1+eps)).

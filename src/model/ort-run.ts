@@ -1,18 +1,14 @@
 // Running model graphs and small matrix graphs with onnxruntime during model building and calibration.
 import { availableParallelism } from 'node:os';
-import * as ort from 'onnxruntime-node';
+import { createSession as createRuntimeSession, float32Tensor, type Feeds, type RuntimeSession } from '../runtime/onnxruntime.js';
 import { GraphBuilder } from './onnx/builder.js';
 import type { Partition } from '../data/partition.js';
 import { PIXELS_PER_SAMPLE } from '../data/partition.js';
 import { ARCH } from './params.js';
 
-export async function createSession(bytes: Uint8Array, threads = availableParallelism()): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(bytes, {
-    graphOptimizationLevel: 'all',
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-  });
+/** A CPU session over graph bytes, on every core unless told otherwise. */
+export function createSession(bytes: Uint8Array, threads = availableParallelism()): Promise<RuntimeSession> {
+  return createRuntimeSession(bytes, { threads });
 }
 
 /**
@@ -20,7 +16,7 @@ export async function createSession(bytes: Uint8Array, threads = availableParall
  * the batches, as [count, width] row-major.
  */
 export async function runOverPartition(
-  session: ort.InferenceSession,
+  session: RuntimeSession,
   data: Partition,
   outputs: { name: string; width: number }[],
   opts: { batchSize?: number; onBatch?: (done: number) => void } = {},
@@ -30,9 +26,9 @@ export async function runOverPartition(
   const feeds = new Set(session.inputNames);
   for (let start = 0; start < data.count; start += batch) {
     const n = Math.min(batch, data.count - start);
-    const input: Record<string, ort.Tensor> = {};
-    if (feeds.has('image')) input.image = new ort.Tensor('float32', data.image.subarray(start * PIXELS_PER_SAMPLE, (start + n) * PIXELS_PER_SAMPLE), [n, ARCH.bands, ARCH.imageSize, ARCH.imageSize]);
-    if (feeds.has('magnitude')) input.magnitude = new ort.Tensor('float32', data.magnitude.subarray(start * ARCH.bands, (start + n) * ARCH.bands), [n, ARCH.bands]);
+    const input: Feeds = {};
+    if (feeds.has('image')) input.image = float32Tensor(data.image.subarray(start * PIXELS_PER_SAMPLE, (start + n) * PIXELS_PER_SAMPLE), [n, ARCH.bands, ARCH.imageSize, ARCH.imageSize]);
+    if (feeds.has('magnitude')) input.magnitude = float32Tensor(data.magnitude.subarray(start * ARCH.bands, (start + n) * ARCH.bands), [n, ARCH.bands]);
     const out = await session.run(input, outputs.map((o) => o.name));
     outputs.forEach((o, k) => {
       const t = out[o.name]!;
@@ -60,7 +56,7 @@ export async function gramMatrix(x: Float32Array, y: Float32Array, n: number, d:
     threads,
   );
   try {
-    const out = await session.run({ x: new ort.Tensor('float32', x, [n, d]), y: new ort.Tensor('float32', y, [n, 1]) });
+    const out = await session.run({ x: float32Tensor(x, [n, d]), y: float32Tensor(y, [n, 1]) });
     return { gram: Float64Array.from(out.gram!.data as Float32Array), rhs: Float64Array.from(out.rhs!.data as Float32Array) };
   } finally {
     await session.release();

@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PARTITION_BYTES, DatasetWriter } from '../data/dataset.js';
 import { MANIFEST_FILE, parseManifest } from '../data/manifest.js';
-import { synthSource, synthesize } from '../data/synth.js';
+import { synthSource, synthesize } from '../data/synth/generator.js';
 
 export interface DemoDataOptions {
   dir: string;

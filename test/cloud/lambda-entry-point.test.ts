@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { synthesizeDataset } from '../../src/data/synth-dataset.js';
+import { synthesizeDataset } from '../../src/data/synth/write-dataset.js';
 import { openDataset } from '../../src/data/dataset.js';
 import { buildAstroMAEOnnx } from '../../src/model/astromae.js';
 import { S3Storage } from '../../src/storage/s3/s3-storage.js';

@@ -14,7 +14,7 @@ import { ARN_SUBSTITUTIONS, CONCURRENCY_PATH, TOLERATED_FAILURE_PATH, substitute
 import { handlerFor, LAMBDA_TASKS, type LambdaTask } from '../../src/compute/lambda/config.js';
 import { makeExecutionRequest } from '../../src/compute/lambda/execution-input.js';
 import { buildDefinition, localArns, STATE, validateDefinition, type AslDefinition } from '../../src/workflow/definition.js';
-import { synthesizeDataset } from '../../src/data/synth-dataset.js';
+import { synthesizeDataset } from '../../src/data/synth/write-dataset.js';
 import { buildAstroMAEOnnx } from '../../src/model/astromae.js';
 import { S3Storage } from '../../src/storage/s3/s3-storage.js';
 import { summarySchema } from '../../src/workflow/contracts.js';

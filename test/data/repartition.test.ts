@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openLocalDataset, type Dataset } from '../../src/data/dataset.js';
 import { repartition } from '../../src/data/repartition.js';
-import { synthesizeDataset } from '../../src/data/synth-dataset.js';
+import { synthesizeDataset } from '../../src/data/synth/write-dataset.js';
 import { UsageError } from '../../src/errors.js';
 
 async function allValues(ds: Dataset): Promise<{ ids: bigint[]; z: number[]; firstPixels: number[] }> {

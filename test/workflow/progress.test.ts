@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { progressLine } from '../../src/cli/commands/run.js';
+import { progressLine } from '../../src/cli/render/run.js';
 
 test('the live line shows ranks, samples, rate and ETA', () => {
   const base = { ranks: 4, running: 2, done: 1, failed: 0, reused: 0, retries: 0, samples: 12_000, samplesDone: 3_200, samplesPerS: 250, etaS: 35.2, elapsedS: 12 };

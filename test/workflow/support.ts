@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter } from '../../src/data/dataset.js';
-import { synthesize } from '../../src/data/synth.js';
+import { synthesize } from '../../src/data/synth/generator.js';
 import { buildAstroMAEOnnx } from '../../src/model/astromae.js';
 import type { Storage } from '../../src/storage/types.js';
 import { CONTRACT_VERSION, type RunConfig } from '../../src/workflow/contracts.js';

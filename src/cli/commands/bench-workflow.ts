@@ -1,5 +1,5 @@
+// The workflow benchmarks of `cai bench`: W=1 against W=2 on the same data, and the "no data" fan-out.
 import type { Command } from 'commander';
-import { UsageError } from '../../errors.js';
 import { action, emit, parseIntOption } from '../output.js';
 
 interface WorkflowBenchFlags {
@@ -36,7 +36,6 @@ Example:
     )
     .action(
       action(async (flags: WorkflowBenchFlags) => {
-        if (flags.samples < 2 || flags.partitions < 2 || flags.partitions > flags.samples) throw new UsageError('need --samples >= --partitions >= 2');
         const { benchWorkflow, formatWorkflowBench } = await import('../../bench/workflow.js');
         const r = await benchWorkflow({ samples: flags.samples, partitions: flags.partitions, batchSize: flags.batchSize, keep: flags.keep, log: flags.json ? undefined : (l) => process.stderr.write(l + '\n') });
         emit(flags, r, () => formatWorkflowBench(r) + (r.dir ? `\n  data and results kept in ${r.dir}` : ''));
@@ -58,10 +57,8 @@ Example:
     )
     .action(
       action(async (flags: NoDataFlags) => {
-        const fanOuts = flags.ranks.split(',').map((x) => Number(x.trim()));
-        if (fanOuts.some((n) => !Number.isSafeInteger(n) || n < 1 || n > 256)) throw new UsageError(`--ranks must be integers from 1 to 256, got "${flags.ranks}"`);
-        const { benchNoData, formatNoDataBench } = await import('../../bench/workflow-no-data.js');
-        const rows = await benchNoData({ fanOuts, log: flags.json ? undefined : (l) => process.stderr.write(l + '\n') });
+        const { benchNoData, formatNoDataBench, parseFanOuts } = await import('../../bench/workflow-no-data.js');
+        const rows = await benchNoData({ fanOuts: parseFanOuts(flags.ranks), log: flags.json ? undefined : (l) => process.stderr.write(l + '\n') });
         emit(flags, { fanOuts: rows }, () => formatNoDataBench(rows));
       }),
     );

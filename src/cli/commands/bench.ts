@@ -1,32 +1,30 @@
+// `cai bench`: the benchmark drivers of src/bench/ behind one command group, and `cai bench all`, which
+// runs each of them in a fresh process.
 import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { parseVerifyMode } from '../../data/verify-mode.js';
 import { CaiError, ExitCode, UsageError } from '../../errors.js';
-import type { SynthBenchResult } from '../../bench/synth.js';
-import type { DeviceChoice } from '../../inference/session.js';
+import { parseDeviceChoice } from '../../runtime/devices.js';
+import { batchSizeOption, deviceOption, readAheadOption, threadsOption, verifyOption, type InferFlags } from '../flags/infer-flags.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
-import { positiveInt } from '../parse.js';
+import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
+import { registerSynthBench } from './bench-synth.js';
 import { registerWorkflowBench } from './bench-workflow.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
   registerInferBench(bench);
-  addSynthBenchCommand(bench, 'synth');
+  registerSynthBench(bench, 'synth');
   registerWorkflowBench(bench);
   // Last, so that it sees every benchmark registered before it.
   registerAllBench(bench);
 }
 
-interface InferBenchFlags {
+interface InferBenchFlags extends InferFlags {
   model?: string;
   samples: number;
-  batchSize: number;
-  threads?: number;
-  device: string;
   partitionSamples?: number;
   repeats: number;
-  readAhead: number;
-  verify: string;
   json?: boolean;
 }
 
@@ -36,22 +34,19 @@ function registerInferBench(bench: Command): void {
     .description('end-to-end inference pipeline vs onnxruntime alone, same model/batch/threads/samples; prints samples/s and the ratio (target >= 0.9)')
     .option('--model <file.onnx>', 'ONNX model (default: the built-in AstroMAE model)')
     .option('--samples <n>', 'samples to predict in each measurement', parseIntOption('samples'), 2048)
-    .option('--batch-size <n>', 'samples per model call', parseIntOption('batch-size'), 256)
-    .option('--threads <n>', `intra-op threads (default: all ${availableParallelism()} cores)`, parseIntOption('threads'))
-    .option('--device <device>', 'cpu, cuda, or auto', 'cpu')
+    .addOption(batchSizeOption())
+    .addOption(threadsOption())
+    .addOption(deviceOption(false))
     .option('--partition-samples <n>', 'samples per partition of the synthesized data set (default: 2 x batch size)', parseIntOption('partition-samples'))
     .option('--repeats <n>', 'repeat each measurement; the best run counts', parseIntOption('repeats'), 2)
-    .option('--read-ahead <n>', 'partitions loaded ahead of the model', parseIntOption('read-ahead'), 1)
-    .option('--verify <how>', 'partition check: sha256 or size', 'sha256')
+    .addOption(readAheadOption('partitions loaded ahead of the model'))
+    .addOption(verifyOption('partition check: sha256 or size'))
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n')
     .action(
       action(async (flags: InferBenchFlags) => {
-        const device = flags.device as DeviceChoice;
-        if (!['cpu', 'cuda', 'auto'].includes(device)) throw new UsageError(`--device must be cpu, cuda or auto, got "${flags.device}"`);
-        if (flags.verify !== 'sha256' && flags.verify !== 'size') throw new UsageError(`--verify must be sha256 or size, got "${flags.verify}"`);
-        if (flags.partitionSamples !== undefined && flags.partitionSamples < 1) throw new UsageError(`--partition-samples must be at least 1`);
-        if (flags.readAhead < 0) throw new UsageError(`--read-ahead must be 0 or more`);
+        const device = parseDeviceChoice(flags.device);
+        const verify = parseVerifyMode(flags.verify);
         // Loaded on use: the benchmark pulls in onnxruntime and the synthesizer, other commands need neither.
         const { formatInferBench, runInferBench } = await import('../../bench/infer-bench.js');
         const progress = new Progress(flags);
@@ -65,7 +60,7 @@ function registerInferBench(bench: Command): void {
             partitionSamples: flags.partitionSamples,
             repeats: flags.repeats,
             readAhead: flags.readAhead,
-            verify: flags.verify,
+            verify,
             onStatus: (t) => progress.update(t, true),
           });
           progress.done();
@@ -77,60 +72,10 @@ function registerInferBench(bench: Command): void {
     );
 }
 
-interface SynthBenchFlags {
-  samples: number;
-  repeats: number;
-  json?: boolean;
-}
-
-/** The synthetic generator's speed benchmark, as `cai bench synth` (and `cai data synth-bench`). */
-export function addSynthBenchCommand(parent: Command, name: string): void {
-  parent
-    .command(name)
-    .description('speed of the synthetic generator (galaxies per CPU second), against catalogue-only and noise-only baselines')
-    .option('--samples <n>', 'galaxies per measurement', positiveInt, 20_000)
-    .option('--repeats <n>', 'repeat each measurement; the best run counts', positiveInt, 3)
-    .option('--json', 'print the result as JSON')
-    .addHelpText('after', `\nExample:\n  cai ${parent.name()} ${name} --samples 20000 --json`)
-    .action(
-      action(async (flags: SynthBenchFlags) => {
-        const { runSynthBench } = await import('../../bench/synth.js');
-        const progress = new Progress(flags);
-        let r: SynthBenchResult;
-        try {
-          r = runSynthBench({ samples: flags.samples, repeats: flags.repeats, onStep: (s) => progress.update(s, true) });
-        } finally {
-          progress.done();
-        }
-        emit(flags, r, () => formatSynthBench(r));
-      }),
-    );
-}
-
-export function formatSynthBench(r: SynthBenchResult): string {
-  return [
-    `generator      ${r.galaxiesPerCpuSecond} galaxies per CPU second (${r.galaxiesPerWallSecond} per wall second), one thread`,
-    `catalogue only ${r.catalogPerCpuSecond} per CPU second`,
-    `noise only     ${r.noiseOnlyPerCpuSecond} per CPU second; generator / noise-only = ${r.ratioToNoiseOnly}`,
-    `first call     ${r.firstCallCpuMs} ms CPU (photometry table)`,
-    `best of ${r.repeats} runs of ${r.samples} galaxies`,
-  ].join('\n');
-}
-
 interface AllBenchFlags {
   only?: string;
   skip?: string;
   json?: boolean;
-}
-
-interface BenchOutcome {
-  name: string;
-  exitCode: number;
-  seconds: number;
-  /** The benchmark's own --json output; absent when it failed. */
-  result?: unknown;
-  /** Its last line on stderr when it failed. */
-  error?: string;
 }
 
 function namesOption(flag: string, text: string | undefined, known: string[]): string[] | undefined {
@@ -204,13 +149,13 @@ Examples:
         for (const [i, name] of chosen.entries()) {
           // Announced on stderr, so that stdout holds only figures (or only the JSON).
           process.stderr.write(`== [${i + 1}/${chosen.length}] cai bench ${name}\n`);
-          const o = await runChild(name, Boolean(flags.json));
-          outcomes.push(o);
-          process.stderr.write(o.exitCode === 0 ? `== ${name}: done in ${o.seconds} s\n` : `== ${name}: FAILED (exit ${o.exitCode}) after ${o.seconds} s${flags.json ? `: ${o.error}` : ''}\n`);
+          const outcome = await runChild(name, Boolean(flags.json));
+          outcomes.push(outcome);
+          process.stderr.write(benchDoneLine(outcome, Boolean(flags.json)) + '\n');
         }
-        const failed = outcomes.filter((o) => o.exitCode !== 0);
-        emit(flags, { benchmarks: outcomes }, () => `\n${outcomes.length - failed.length} of ${outcomes.length} benchmarks finished${failed.length ? `; failed: ${failed.map((o) => `${o.name} (exit ${o.exitCode})`).join(', ')}` : ''}`);
-        if (failed.length) process.exitCode = failed[0]!.exitCode;
+        emit(flags, { benchmarks: outcomes }, () => renderBenchOutcomes(outcomes));
+        const failed = outcomes.find((outcome) => outcome.exitCode !== 0);
+        if (failed) process.exitCode = failed.exitCode;
       }),
     );
 }

@@ -1,10 +1,13 @@
+// `cai data import`: foreign files (.pt, .npy/.npz, HDF5) into a native data set through the importers.
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { oneLine } from '../../errors.js';
 import { parseKeys, type KeyMap } from '../../data/importers/mapping.js';
 import type { ImportReport } from '../../data/importers/import-job.js';
-import { Progress, action, emit } from '../output.js';
-import { checkOutputDir, partitionSize, partitionSizeOptions, type PartitionSizeFlags } from '../parse.js';
 import { DEFAULT_PARTITION_BYTES } from '../../data/dataset.js';
+import { partitionSize, partitionSizeOptions, type PartitionSizeFlags } from '../flags/partition-flags.js';
+import { Progress, action, emit } from '../output.js';
+import { checkOutputDir } from '../parse.js';
+import { renderImportReport } from '../render/data.js';
 
 function int64(v: string): bigint {
   if (!/^-?\d{1,19}$/.test(v.trim())) throw new InvalidArgumentError('must be an integer');
@@ -84,17 +87,7 @@ message; nothing is left behind and no manifest is written).`,
         } finally {
           progress.done();
         }
-        emit(flags, report, () => summary(report));
+        emit(flags, report, () => renderImportReport(report));
       }),
     );
-}
-
-function summary(r: ImportReport): string {
-  const lines = [`imported ${r.samples} samples from ${r.files.length} file${r.files.length === 1 ? '' : 's'} into ${r.partitions} partitions (${(r.bytes / 1e6).toFixed(1)} MB, ${r.labelled ? 'labelled' : 'unlabelled'})`, `manifest: ${r.manifest}`];
-  for (const f of r.files) {
-    const m = f.mapping;
-    const ids = 'array' in m.objectId ? m.objectId.array : `sequential from ${m.objectId.sequentialFrom}`;
-    lines.push(`  ${f.file} [${f.format}] ${f.samples} samples: image=${m.image.array} (${m.image.layout}) magnitude=${m.magnitude.array} redshift=${m.redshift?.array ?? '-'} object_id=${ids}`);
-  }
-  return lines.join('\n');
 }

@@ -1,23 +1,29 @@
+// `cai data synth|inspect|repartition` (and `import`, from data-import.ts): writing, reading and checking
+// data sets. Partition-size flags come from cli/flags, value checks from the library, text from cli/render.
 import type { Command } from 'commander';
 import { stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import { DataError, ExitCode, UsageError } from '../../errors.js';
+import { DataError, ExitCode } from '../../errors.js';
 import { MANIFEST_FILE } from '../../data/manifest.js';
 import { DEFAULT_PARTITION_BYTES, describeKey, openLocalDataset } from '../../data/dataset.js';
-import { formatBytes, formatInspection, inspectDataset, inspectPartitionBytes } from '../../data/inspect.js';
+import { formatInspection, inspectDataset, inspectPartitionBytes } from '../../data/inspect.js';
+import { parseVerifyMode } from '../../data/verify-mode.js';
 import { LocalStorage } from '../../storage/local/local-storage.js';
+import { partitionSize, partitionSizeOptions, type PartitionSizeFlags } from '../flags/partition-flags.js';
+import { verifyOption } from '../flags/infer-flags.js';
 import { Progress, action, emit } from '../output.js';
-import { partitionSizeOptions, checkOutputDir, nonNegativeInt, partitionSize, positiveInt, type PartitionSizeFlags } from '../parse.js';
-import { addSynthBenchCommand } from './bench.js';
+import { checkOutputDir, nonNegativeInt, positiveInt } from '../parse.js';
+import { renderRepartitionResult, renderSynthResult, type RepartitionResult, type SynthResult } from '../render/data.js';
 import { registerImport } from './data-import.js';
 
-export function register(program: Command): void {
+/** Registers `cai data` and its subcommands; returns the group, where main also offers the generator's benchmark. */
+export function register(program: Command): Command {
   const data = program.command('data').description('synthesize, import, inspect and repartition data sets');
   registerSynth(data);
   registerImport(data);
   registerInspect(data);
   registerRepartition(data);
-  addSynthBenchCommand(data, 'synth-bench');
+  return data;
 }
 
 interface SynthFlags extends PartitionSizeFlags {
@@ -61,7 +67,7 @@ Exit codes: 2 bad flags or an output that already holds a data set (use --overwr
       action(async (flags: SynthFlags) => {
         const size = partitionSize(flags, false);
         await checkOutputDir(flags.out);
-        const { synthesizeDataset } = await import('../../data/synth-dataset.js');
+        const { synthesizeDataset } = await import('../../data/synth/write-dataset.js');
         const progress = new Progress(flags);
         const t0 = performance.now();
         let manifest;
@@ -79,7 +85,7 @@ Exit codes: 2 bad flags or an output that already holds a data set (use --overwr
           progress.done();
         }
         const seconds = (performance.now() - t0) / 1000;
-        const result = {
+        const result: SynthResult = {
           manifest: join(resolve(flags.out), MANIFEST_FILE),
           samples: manifest.samples,
           partitions: manifest.partitions.length,
@@ -89,7 +95,7 @@ Exit codes: 2 bad flags or an output that already holds a data set (use --overwr
           seconds: Number(seconds.toFixed(3)),
           samplesPerSecond: Math.round(manifest.samples / Math.max(seconds, 1e-9)),
         };
-        emit(flags, result, () => `synthesized ${result.samples} galaxies (seed ${result.seed}) into ${result.partitions} partitions (${formatBytes(result.bytes)}, ${result.labelled ? 'labelled' : 'unlabelled'}) in ${seconds.toFixed(1)} s (${result.samplesPerSecond}/s)\nmanifest: ${result.manifest}`);
+        emit(flags, result, () => renderSynthResult(result));
       }),
     );
 }
@@ -213,7 +219,7 @@ function registerRepartition(data: Command): void {
     .requiredOption('--out <dir>', 'output data set directory (created if missing; not the input directory)')
     .addOption(mb)
     .addOption(samples)
-    .option('--verify <how>', 'check of the input partitions: sha256 (every byte) or size', 'sha256')
+    .addOption(verifyOption('check of the input partitions: sha256 (every byte) or size'))
     .option('--overwrite', 'replace a data set already in --out')
     .option('--json', 'print the result as JSON')
     .addHelpText(
@@ -228,7 +234,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
     .action(
       action(async (flags: RepartitionFlags) => {
         const size = partitionSize(flags, true);
-        if (flags.verify !== 'sha256' && flags.verify !== 'size') throw new UsageError(`--verify must be sha256 or size, got "${flags.verify}"`);
+        const verify = parseVerifyMode(flags.verify);
         await checkOutputDir(flags.out);
         const { repartition } = await import('../../data/repartition.js');
         const src = await openLocalDataset(flags.data);
@@ -238,7 +244,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
         try {
           manifest = await repartition(src, flags.out, {
             ...size,
-            verify: flags.verify,
+            verify,
             ...(flags.overwrite ? { overwrite: true } : {}),
             onPartition: (done, total) => progress.update(`repartitioning: ${done}/${total} input partitions`),
           });
@@ -246,7 +252,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
           progress.done();
         }
         const out = new LocalStorage(flags.out);
-        const result = {
+        const result: RepartitionResult = {
           manifest: describeKey(out, MANIFEST_FILE),
           from: src.location,
           samples: manifest.samples,
@@ -255,7 +261,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
           bytes: manifest.bytes,
           seconds: Number(((performance.now() - t0) / 1000).toFixed(3)),
         };
-        emit(flags, result, () => `repartitioned ${result.samples} samples from ${result.partitionsIn} into ${result.partitions} partitions (${formatBytes(result.bytes)})\nmanifest: ${result.manifest}`);
+        emit(flags, result, () => renderRepartitionResult(result));
       }),
     );
 }

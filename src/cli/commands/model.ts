@@ -1,10 +1,12 @@
+// `cai model build|inspect|builtin`: building the AstroMAE ONNX model (from weights, seeded, or
+// calibrated), describing a model file, and the cached built-in model.
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { ModelError, UsageError } from '../../errors.js';
 import { Progress, action, emit } from '../output.js';
 import { checkOutputFile, nonNegativeInt, positiveInt, positiveNumber } from '../parse.js';
+import { renderBuildResult, renderModelInfo, type BuildResult } from '../render/model.js';
 import type { Normalization } from '../../model/astromae.js';
-import type { ModelInfo } from '../../model/inspect.js';
 
 interface BuildFlags {
   out: string;
@@ -19,19 +21,6 @@ interface BuildFlags {
   threads?: number;
   saveWeights?: string;
   json?: boolean;
-}
-
-interface BuildResult {
-  out: string;
-  bytes: number;
-  source: 'weights' | 'seeded' | 'calibrated';
-  weights?: string;
-  seed?: number;
-  parameters: number;
-  flopsPerSample: number;
-  calibration?: unknown;
-  savedWeights?: string;
-  seconds: number;
 }
 
 async function readNormalization(path: string): Promise<Normalization> {
@@ -49,31 +38,6 @@ async function readNormalization(path: string): Promise<Normalization> {
   } catch (err) {
     throw new UsageError(`--normalization: ${err instanceof SyntaxError ? `${path}: not valid JSON` : (err as Error).message}`);
   }
-}
-
-const fmtFlops = (f: number): string => `${(f / 1e9).toFixed(3)} GFLOP`;
-const fmtParams = (p: number): string => `${(p / 1e6).toFixed(2)} M`;
-const fmtShape = (s: (number | string | null)[] | null): string => (s ? `[${s.map((d) => d ?? '?').join(', ')}]` : '(unknown)');
-
-function inspectText(i: ModelInfo): string {
-  const lines = [
-    `${i.file}`,
-    `  format      ONNX IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain || 'ai.onnx'} ${o.version}`).join(', ')}`,
-    `  producer    ${i.producer || '(none)'}`,
-    `  size        ${(i.bytes / 1e6).toFixed(1)} MB, ${i.nodes} nodes`,
-    `  parameters  ${i.parameters.toLocaleString('en-US')} (${fmtParams(i.parameters)})`,
-    `  FLOPs       ${fmtFlops(i.flopsPerSample)} per sample (2 x MACs of Conv/Gemm/MatMul)${i.unresolved.length ? `, lower bound: ${i.unresolved.length} nodes not sized` : ''}`,
-    '  inputs',
-    ...i.inputs.map((t) => `    ${t.name.padEnd(12)} ${t.dtype.padEnd(8)} ${fmtShape(t.shape)}`),
-    '  outputs',
-    ...i.outputs.map((t) => `    ${t.name.padEnd(12)} ${t.dtype.padEnd(8)} ${fmtShape(t.shape)}`),
-  ];
-  const meta = Object.entries(i.metadata);
-  if (meta.length) {
-    lines.push('  metadata');
-    for (const [k, v] of meta) lines.push(`    ${k}: ${v.length > 400 ? v.slice(0, 400) + '…' : v}`);
-  }
-  return lines.join('\n');
 }
 
 export function register(program: Command): void {
@@ -172,17 +136,7 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
           ...(flags.saveWeights ? { savedWeights: flags.saveWeights } : {}),
           seconds: (performance.now() - started) / 1000,
         };
-        emit(flags, report, () => {
-          const lines = [`wrote ${report.out} (${(report.bytes / 1e6).toFixed(1)} MB, ${fmtParams(report.parameters)} parameters, ${fmtFlops(report.flopsPerSample)}/sample) in ${report.seconds.toFixed(1)} s`];
-          if (result.source === 'calibrated') {
-            const c = (result.calibration as { heldOut: { count: number; sigmaNmad: number; outlierRate: number; biasMean: number }; seconds: Record<string, number> });
-            const h = c.heldOut;
-            lines.push(`held-out (${h.count} synthetic galaxies): sigma_NMAD ${h.sigmaNmad.toFixed(4)}, outliers ${(100 * h.outlierRate).toFixed(2)}%, bias ${h.biasMean.toFixed(4)}`);
-            lines.push(`stages: ${Object.entries(c.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}`);
-          } else if (result.source === 'seeded') lines.push(`seeded weights (seed ${flags.seed}), not calibrated: outputs are not meaningful redshifts`);
-          if (report.savedWeights) lines.push(`weights saved to ${report.savedWeights}`);
-          return lines.join('\n');
-        });
+        emit(flags, report, () => renderBuildResult(report));
       }),
     );
 
@@ -207,7 +161,7 @@ Exit codes: 4 a missing file or a file that is not an ONNX model.`,
       action(async (file: string, flags: { json?: boolean }) => {
         const { inspectModelFile } = await import('../../model/inspect.js');
         const info = await inspectModelFile(file);
-        emit(flags, info, () => inspectText(info));
+        emit(flags, info, () => renderModelInfo(info));
       }),
     );
 

@@ -1,10 +1,10 @@
 // The synthetic galaxy generator: SDSS-like galaxies whose redshift is learnable from colours and images.
 // Pure and deterministic: galaxy i depends only on (seed, i), so [0, N) generated in chunks is byte-identical
 // to generating it at once, and partitions can be generated independently (in parallel, on other machines).
-import { N_BANDS } from './manifest.js';
-import { PIXELS_PER_SAMPLE, type Partition } from './partition.js';
-import { SYNTH_PARAMETERS, synthGalaxy, synthObjectId, type SynthGalaxy } from './synth/catalog.js';
-import { renderGalaxy } from './synth/render.js';
+import { N_BANDS } from '../manifest.js';
+import { PIXELS_PER_SAMPLE, type Partition } from '../partition.js';
+import { SYNTH_PARAMETERS, synthGalaxy, synthObjectId, type SynthGalaxy } from './catalog.js';
+import { renderGalaxy } from './render.js';
 
 export { SYNTH_PARAMETERS, synthGalaxy, synthObjectId, type SynthGalaxy };
 

@@ -3,7 +3,7 @@
 // is reported next to wall time because shared machines make wall time noisy.
 import { N_BANDS } from '../data/manifest.js';
 import { PIXELS_PER_SAMPLE } from '../data/partition.js';
-import { synthCatalog, synthesize } from '../data/synth.js';
+import { synthCatalog, synthesize } from '../data/synth/generator.js';
 import { NOISE_TABLE } from '../data/synth/random.js';
 
 export interface SynthBenchResult {
@@ -86,4 +86,14 @@ export function runSynthBench(opts: { samples?: number; repeats?: number; seed?:
     ratioToNoiseOnly: Number((best.noise / best.cpu).toFixed(3)),
     firstCallCpuMs: Number(firstCallCpuMs.toFixed(1)),
   };
+}
+
+export function formatSynthBench(r: SynthBenchResult): string {
+  return [
+    `generator      ${r.galaxiesPerCpuSecond} galaxies per CPU second (${r.galaxiesPerWallSecond} per wall second), one thread`,
+    `catalogue only ${r.catalogPerCpuSecond} per CPU second`,
+    `noise only     ${r.noiseOnlyPerCpuSecond} per CPU second; generator / noise-only = ${r.ratioToNoiseOnly}`,
+    `first call     ${r.firstCallCpuMs} ms CPU (photometry table)`,
+    `best of ${r.repeats} runs of ${r.samples} galaxies`,
+  ].join('\n');
 }

@@ -1,8 +1,8 @@
 // Write a synthetic data set: generate one partition's worth of galaxies at a time and hand it to the writer.
-import type { Storage } from '../storage/types.js';
-import { DatasetWriter } from './dataset.js';
-import type { Manifest } from './manifest.js';
-import { SYNTH_GENERATOR, synthSource, synthesize } from './synth.js';
+import type { Storage } from '../../storage/types.js';
+import { DatasetWriter } from '../dataset.js';
+import type { Manifest } from '../manifest.js';
+import { SYNTH_GENERATOR, synthSource, synthesize } from './generator.js';
 
 export interface SynthDatasetOptions {
   samples: number;
