@@ -12,6 +12,8 @@ import { register as registerFmi } from './commands/fmi.js';
 import { register as registerBench } from './commands/bench.js';
 import { register as registerReport } from './commands/report.js';
 import { register as registerAws } from './commands/aws.js';
+import { register as registerEstimate } from './commands/estimate.js';
+import { register as registerPlan } from './commands/plan.js';
 import { ExitCode } from '../errors.js';
 
 // The SDK warns on every Node 20 process about its future support window; the project pins its SDK
@@ -42,6 +44,8 @@ registerFmi(program);
 registerBench(program);
 registerReport(program);
 registerAws(program);
+registerEstimate(program);
+registerPlan(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -20,13 +20,40 @@ const tierSchema = z
   })
   .strict();
 
+/**
+ * What an EC2 instance type offers, beside its hourly price: the planner's gpu and ec2 platforms read it.
+ * Figures are the instance-type page's (vCPUs, memory, network bandwidth, GPUs) and, for the GPU's FP32
+ * throughput, the vendor's data sheet named in `specSource`.
+ */
+export const instanceSpecSchema = z
+  .object({
+    vcpus: z.number().int().positive().max(4096),
+    memoryGiB: z.number().finite().positive().max(1 << 16),
+    /** Network bandwidth in Gbit/s ("up to" figures are taken as given). */
+    networkGbps: z.number().finite().positive().max(10_000),
+    gpus: z.number().int().positive().max(64).optional(),
+    gpuModel: z.string().min(1).max(64).optional(),
+    /** Peak FP32 throughput of one GPU, TFLOPS. */
+    gpuFp32Tflops: z.number().finite().positive().max(10_000).optional(),
+    gpuMemoryGiB: z.number().finite().positive().max(1 << 12).optional(),
+    specSource: z.string().min(1).max(500),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const gpuFields = [s.gpus, s.gpuModel, s.gpuFp32Tflops].filter((v) => v !== undefined).length;
+    if (gpuFields !== 0 && gpuFields !== 3) ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a GPU instance needs gpus, gpuModel and gpuFp32Tflops together' });
+  });
+
 export const priceEntrySchema = z
   .object({
     value: price,
     unit: z.string().min(1).max(64),
     source: z.string().min(1).max(500),
     note: z.string().max(1000).optional(),
+    /** The day this entry was transcribed, when it differs from the catalog's date. */
+    date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'date must be YYYY-MM-DD').optional(),
     tiers: z.array(tierSchema).min(1).max(16).optional(),
+    instance: instanceSpecSchema.optional(),
   })
   .strict()
   .superRefine((e, ctx) => {
@@ -53,6 +80,7 @@ export const catalogSchema = z
   .strict();
 
 export type PriceEntry = z.infer<typeof priceEntrySchema>;
+export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
 export type PriceCatalog = z.infer<typeof catalogSchema> & { /** where it was read from */ file: string };
 
 /** Parse catalog text; any problem becomes one DataError line naming `file` and the first offending field. */
@@ -116,4 +144,26 @@ export function tieredCost(entry: PriceEntry, usage: number): number {
     floor = ceiling;
   }
   return cost;
+}
+
+/** An EC2 instance type the catalog prices and describes. */
+export interface CatalogInstance {
+  /** e.g. "g5.xlarge" */
+  type: string;
+  usdPerHour: number;
+  spec: InstanceSpec;
+  /** "<price page> (<date>)" */
+  source: string;
+}
+
+/** Every `ec2.<type>.hour` entry that carries an instance description, GPU instances when `gpu`, CPU ones otherwise. */
+export function ec2Instances(catalog: PriceCatalog, kind: 'gpu' | 'cpu'): CatalogInstance[] {
+  const out: CatalogInstance[] = [];
+  for (const [id, e] of Object.entries(catalog.entries)) {
+    const m = /^ec2\.(.+)\.hour$/.exec(id);
+    if (!m || !e.instance || e.unit !== 'USD/h') continue;
+    if ((e.instance.gpus !== undefined) !== (kind === 'gpu')) continue;
+    out.push({ type: m[1], usdPerHour: e.value, spec: e.instance, source: `${e.source} (${e.date ?? catalog.date})` });
+  }
+  return out;
 }

@@ -75,3 +75,25 @@ test('a malformed catalog gives one line naming the file and the problem', async
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('EC2 entries describe their instances: vCPUs, memory, network, GPUs with their FP32 peak', async () => {
+  const { ec2Instances } = await import('../../src/cost/catalog.js');
+  const c = await loadCatalog();
+  const gpus = ec2Instances(c, 'gpu');
+  const cpus = ec2Instances(c, 'cpu');
+  assert.deepEqual(gpus.map((i) => i.type).sort(), ['g4dn.12xlarge', 'g4dn.xlarge', 'g5.12xlarge', 'g5.xlarge', 'g6.xlarge', 'p3.2xlarge', 'p4d.24xlarge']);
+  assert.deepEqual(cpus.map((i) => i.type).sort(), ['c7i.16xlarge', 'c7i.48xlarge', 'c7i.4xlarge', 'c7i.xlarge']);
+  for (const i of [...gpus, ...cpus]) {
+    assert.ok(i.usdPerHour > 0 && i.spec.vcpus > 0 && i.spec.networkGbps > 0, i.type);
+    assert.match(i.spec.specSource, /^https:\/\/aws\.amazon\.com\/ec2\/instance-types\//, i.type);
+    assert.match(i.source, /\(\d{4}-\d{2}-\d{2}\)$/, i.type);
+  }
+  const p4d = gpus.find((i) => i.type === 'p4d.24xlarge')!;
+  assert.equal(p4d.spec.gpus, 8);
+  assert.equal(p4d.spec.gpuFp32Tflops, 19.5);
+  assert.match(p4d.spec.specSource, /nvidia\.com/);
+  assert.equal(entryOf(c, 'ec2.g4dn.xlarge.hour').date, '2026-12-02');
+  // A GPU described only in part is refused.
+  const text = readFileSync(DEFAULT_CATALOG_PATH, 'utf8').replace('"gpuModel": "T4",', '');
+  assert.throws(() => parseCatalog(text, 'x.json'), /x\.json: invalid price catalog at entries\.ec2\.g4dn\.xlarge\.hour\.instance: a GPU instance needs gpus, gpuModel and gpuFp32Tflops together/);
+});
