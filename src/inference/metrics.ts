@@ -1,6 +1,7 @@
 // Accuracy and performance metrics of a redshift inference run. Pure: arrays and numbers in, numbers out.
 // dz = (z_pred - z_true) / (1 + z_true) is the normalised residual used throughout photo-z work.
 import { INPUT_BYTES_PER_SAMPLE } from '../data/manifest.js';
+import { peakRssBytes } from '../util/peak-memory.js';
 
 /** |dz| above this counts as a catastrophic outlier (the conventional photo-z cut). */
 export const OUTLIER_DZ = 0.15;
@@ -149,10 +150,8 @@ export interface PerformanceMetrics {
   peakMemoryMB: number;
 }
 
-/** Peak resident set size of this process in bytes (Linux reports maxRSS in KiB). */
-export function peakRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
-}
+/** Peak resident memory of this process (the one helper in util/, exported here for the metrics' users). */
+export { peakRssBytes };
 
 const rate = (amount: number, seconds: number): number | null => (seconds > 0 ? amount / seconds : null);
 

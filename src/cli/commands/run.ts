@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ExitCode } from '../../errors.js';
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from '../../compute/local-processes/config.js';
+import { DEFAULT_COMPUTE_BACKEND, computeBackend } from '../../compute/index.js';
 import type { Summary } from '../../workflow/contracts.js';
 import type { RunProgress } from '../../workflow/local-engine.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_FMI_TIMEOUT_S, DEFAULT_TOLERATED_FAILURE_PERCENTAGE } from '../../workflow/run-config.js';
@@ -50,6 +50,7 @@ export function register(program: Command): void {
 
 function registerRun(program: Command): void {
   const cores = availableParallelism();
+  const limits = computeBackend(DEFAULT_COMPUTE_BACKEND).limits;
   program
     .command('run')
     .description('run inference as a workflow: Initialize -> one function instance per rank (Map) -> Summarize, on local worker processes')
@@ -60,8 +61,8 @@ function registerRun(program: Command): void {
     .option('--concurrency <C>', 'ranks running at once, one worker process each (default: min(W, cores))', parseIntOption('concurrency'))
     .option('--batch-size <B>', 'samples per model call', parseIntOption('batch-size'), DEFAULT_BATCH_SIZE)
     .option('--threads <T>', 'model threads per instance (default: cores / C, at least 1)', parseIntOption('threads'))
-    .option('--memory-mb <M>', 'memory limit per instance, MB (like a Lambda memory size)', parseIntOption('memory-mb'), DEFAULT_MEMORY_MB)
-    .option('--timeout-s <S>', 'time limit per rank invocation, seconds', parseIntOption('timeout-s'), DEFAULT_TIMEOUT_S)
+    .option('--memory-mb <M>', 'memory limit per instance, MB (like a Lambda memory size)', parseIntOption('memory-mb'), limits.memoryMb.default)
+    .option('--timeout-s <S>', 'time limit per rank invocation, seconds', parseIntOption('timeout-s'), limits.timeoutS.default)
     .option('--run-id <id>', 'name of the run; rerunning an id resumes it, keeping ranks that finished (default: run-<time>-<random>)')
     .option('--tolerated-failure-percent <P>', 'failed ranks (percent of W) that still make the run "partial" rather than "failed"', parseIntOption('tolerated-failure-percent'), DEFAULT_TOLERATED_FAILURE_PERCENTAGE)
     .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors)', parseIntOption('retries'), 2)
@@ -164,7 +165,7 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
           if (!flags.json) process.stderr.write(line + '\n');
         };
         const out = resolve(flags.out);
-        const { ensureDemoDataset } = await import('../../workflow/demo-data.js');
+        const { ensureDemoDataset } = await import('../../data/demo-dataset.js');
         say(`cai demo: data set in ${out}/data`);
         let data;
         try {
