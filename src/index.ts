@@ -69,7 +69,8 @@ export { DEVICES, DEVICE_NAMES, DEVICE_CHOICES, executionDevice, devicesToTry, p
 export { InferenceEngine, inferPartitions, MAX_BATCH_SIZE, type EngineOptions, type InferArgs, type InferenceResult, type PartitionSource, type PartitionTiming, type Prediction, type PredictOptions } from './inference/engine.js';
 export { openSession, checkModelIo, DEFAULT_IO, type ModelIo, type SessionOptions, type OpenedSession } from './inference/session.js';
 export { checkInferOptions, parseInputNames, type InferOptionValues, type CheckedInferOptions } from './inference/options.js';
-export { performanceMetrics, caiFields, peakRssBytes, type PerformanceInput, type PerformanceMetrics } from './inference/metrics.js';
+export { performanceMetrics, caiFields, type PerformanceInput, type PerformanceMetrics } from './inference/metrics.js';
+export { peakRssBytes } from './util/peak-memory.js';
 export * from './inference/predictions.js';
 export { runInferJob, PREDICTIONS_FILE, METRICS_FILE, type InferJobOptions, type InferReport } from './inference/infer-job.js';
 

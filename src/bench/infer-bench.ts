@@ -12,7 +12,7 @@ import { synthesize } from '../data/synth/generator.js';
 import type { VerifyMode } from '../data/verify-mode.js';
 import { UsageError } from '../errors.js';
 import { InferenceEngine, inferPartitions } from '../inference/engine.js';
-import { peakRssBytes } from '../inference/metrics.js';
+import { peakRssBytes } from '../util/peak-memory.js';
 import { openSession } from '../inference/session.js';
 import { median } from '../metrics/statistics.js';
 import type { DeviceChoice } from '../runtime/devices.js';

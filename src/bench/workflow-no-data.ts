@@ -6,7 +6,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter } from '../data/dataset.js';
 import { synthesize } from '../data/synth/generator.js';
-import { LocalProcessPool } from '../compute/local-processes/pool.js';
+import { computeBackend } from '../compute/index.js';
 import { runLocalWorkflow } from '../workflow/local-engine.js';
 import { makeRunConfig } from '../workflow/run-config.js';
 import { UsageError } from '../errors.js';
@@ -56,7 +56,7 @@ export async function benchNoData(options: NoDataBenchOptions): Promise<NoDataFi
     await writeFile(model, 'not read in no-data mode');
     const out: NoDataFigures[] = [];
     for (const n of options.fanOuts) {
-      const pool = new LocalProcessPool({ concurrency: n, memoryMb: MEMORY_MB, timeoutS: TIMEOUT_S });
+      const pool = await computeBackend('local-processes').open({ concurrency: n, memoryMb: MEMORY_MB, timeoutS: TIMEOUT_S });
       try {
         const durations: number[] = [];
         pool.onEnd((e) => durations.push(e.durationMs));
@@ -65,7 +65,7 @@ export async function benchNoData(options: NoDataBenchOptions): Promise<NoDataFi
           // The Map phase: from Initialize's end to Summarize's start, instance start-up included.
           const at: Partial<Record<string, number>> = {};
           const run = makeRunConfig({ data: join(dir, 'data'), model, out: dir, worldSize: n, concurrency: n, threads: 1, memoryMb: MEMORY_MB, timeoutS: TIMEOUT_S, mode: 'no-data', report: false, runId: `no-data-${n}-${label}` });
-          const res = await runLocalWorkflow({ run, pool, onProgress: (p) => (at[p.phase] ??= performance.now()) });
+          const res = await runLocalWorkflow({ run, engine: pool, onProgress: (p) => (at[p.phase] ??= performance.now()) });
           const mapS = ((at.summarize ?? 0) - (at.ranks ?? 0)) / 1000;
           return { wallS: res.summary.wallTimeS, mapS, meanMs: durations.reduce((s, x) => s + x, 0) / Math.max(1, durations.length), cold: res.summary.invocations.coldStarts, transitions: res.stateTransitions };
         };

@@ -6,8 +6,7 @@ import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '../errors.js';
-import type { Storage } from '../storage/types.js';
-import { LocalStorage } from '../storage/local/local-storage.js';
+import { openStorage, type Storage } from '../storage/index.js';
 import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, type Manifest, type PartitionEntry } from './manifest.js';
 import { PIXELS_PER_SAMPLE, checkFinite, concatPartitions, decodePartition, encodePartition, slicePartition, type Partition } from './partition.js';
 
@@ -139,14 +138,35 @@ export function checkAgainstEntry(p: Partition, entry: PartitionEntry, manifest:
   }
 }
 
-export async function openDataset(storage: Storage, manifestKey: string = MANIFEST_FILE): Promise<Dataset> {
+/** A manifest as read from storage: parsed, with the digest of its bytes and where it lives. */
+export interface StoredManifest {
+  manifest: Manifest;
+  /** sha256 of the manifest's bytes: what a plan records to notice a changed data set. */
+  sha256: string;
+  /** For messages, e.g. '/abs/dir/manifest.json' or 's3://b/p/manifest.json'. */
+  location: string;
+  /** '' or 'some/prefix/': where the manifest's partition paths start. */
+  baseKey: string;
+}
+
+/** Fetch, hash and parse a manifest: the one place a manifest is read from storage. */
+export async function readManifest(storage: Storage, manifestKey: string = MANIFEST_FILE): Promise<StoredManifest> {
   const location = describeKey(storage, manifestKey);
   if (!isSafeRelativePath(manifestKey)) throw new DataError(manifestKey, 'unsafe manifest key (must be a relative path)');
   const bytes = await storage.get(manifestKey, { maxBytes: MAX_MANIFEST_BYTES });
   const manifest = parseManifest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), location);
   const slash = manifestKey.lastIndexOf('/');
-  const baseKey = slash < 0 ? '' : manifestKey.slice(0, slash + 1);
-  return new Dataset(manifest, storage, baseKey, location);
+  return { manifest, sha256: sha256Hex(bytes), location, baseKey: slash < 0 ? '' : manifestKey.slice(0, slash + 1) };
+}
+
+/**
+ * Open a data set. With `expectSha256` (the digest a plan recorded), a manifest that changed since is a
+ * DataError: the partitions a plan assigned may no longer be the ones listed.
+ */
+export async function openDataset(storage: Storage, manifestKey: string = MANIFEST_FILE, opts: { expectSha256?: string } = {}): Promise<Dataset> {
+  const m = await readManifest(storage, manifestKey);
+  if (opts.expectSha256 !== undefined && m.sha256 !== opts.expectSha256) throw new DataError(m.location, 'changed since this run was planned; start a new run id');
+  return new Dataset(m.manifest, storage, m.baseKey, m.location);
 }
 
 /** Path to a data set directory or its manifest.json (local). */
@@ -160,7 +180,7 @@ export async function openLocalDataset(pathToDirOrManifest: string): Promise<Dat
   }
   const dir = isDir ? abs : dirname(abs);
   const name = isDir ? MANIFEST_FILE : basename(abs);
-  return openDataset(new LocalStorage(dir), name);
+  return openDataset(openStorage(dir), name);
 }
 
 export interface DatasetWriterOptions {
@@ -208,7 +228,7 @@ export class DatasetWriter {
       if (trimmed !== '' && !isSafeRelativePath(trimmed)) throw new UsageError(`output prefix "${outDir}" must be a relative key prefix`);
       baseKey = trimmed === '' ? '' : trimmed + '/';
     } else {
-      storage = new LocalStorage(outDir);
+      storage = openStorage(outDir);
       baseKey = '';
     }
     const perPartition = opts.partitionSamples ?? samplesForPartitionBytes(opts.partitionBytes ?? DEFAULT_PARTITION_BYTES, opts.labelled);

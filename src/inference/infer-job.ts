@@ -6,12 +6,15 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { openLocalDataset } from '../data/dataset.js';
 import { InferenceEngine, inferPartitions, type InferenceResult } from './engine.js';
-import { accuracyMetrics, caiFields, peakRssBytes, performanceMetrics, type AccuracyMetrics, type PerformanceMetrics } from './metrics.js';
-import { PredictionsWriter } from './predictions.js';
+import { accuracyMetrics, type AccuracyMetrics } from '../metrics/accuracy.js';
+import { caiFields, performanceMetrics, type PerformanceMetrics } from './metrics.js';
+import { PREDICTIONS_FILE, PredictionsWriter } from './predictions.js';
 import { openAtomic } from '../util/atomic-file.js';
+import { peakRssBytes } from '../util/peak-memory.js';
 import type { DeviceChoice } from './session.js';
 
-export const PREDICTIONS_FILE = 'predictions.csv';
+export { PREDICTIONS_FILE } from './predictions.js';
+/** The job's metrics file: it marks a complete `cai infer` output (written last). */
 export const METRICS_FILE = 'metrics.json';
 
 export interface InferJobOptions {
@@ -42,15 +45,15 @@ export interface InferReport {
   outputs: { predictions: string; metrics: string };
 }
 
-export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
+export async function runInferJob(job: InferJobOptions): Promise<InferReport> {
   const t0 = performance.now();
-  const dataset = await openLocalDataset(o.data);
+  const dataset = await openLocalDataset(job.data);
   // Create the output directory first: an unwritable output should fail before a long run, not after.
-  await mkdir(o.out, { recursive: true });
-  const threads = o.threads ?? availableParallelism();
-  const readAhead = o.readAhead ?? 1;
-  const verify = o.verify ?? 'sha256';
-  const engine = await InferenceEngine.open(o.model, { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', inputNames: o.inputNames, outputName: o.outputName, onFallback: o.onFallback });
+  await mkdir(job.out, { recursive: true });
+  const threads = job.threads ?? availableParallelism();
+  const readAhead = job.readAhead ?? 1;
+  const verify = job.verify ?? 'sha256';
+  const engine = await InferenceEngine.open(job.model, { batchSize: job.batchSize, threads, device: job.device ?? 'cpu', inputNames: job.inputNames, outputName: job.outputName, onFallback: job.onFallback });
   let result: InferenceResult;
   try {
     const m = dataset.manifest;
@@ -59,13 +62,13 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
       engine,
       readAhead,
       verify,
-      onProgress: (p) => o.onProgress?.({ ...p, samples: m.samples, partitions: m.partitions.length }),
+      onProgress: (p) => job.onProgress?.({ ...p, samples: m.samples, partitions: m.partitions.length }),
     });
   } finally {
     await engine.close();
   }
-  const predictionsPath = join(o.out, PREDICTIONS_FILE);
-  const metricsPath = join(o.out, METRICS_FILE);
+  const predictionsPath = join(job.out, PREDICTIONS_FILE);
+  const metricsPath = join(job.out, METRICS_FILE);
   const writer = await PredictionsWriter.create(predictionsPath);
   const metricsFile = await openAtomic(metricsPath);
   try {
@@ -85,10 +88,10 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
       performance: perf,
       cai: caiFields(perf),
       model: {
-        path: typeof o.model === 'string' ? o.model : '(model bytes)',
+        path: typeof job.model === 'string' ? job.model : '(model bytes)',
         device: result.device,
-        inputs: o.inputNames ?? { image: 'image', magnitude: 'magnitude' },
-        output: o.outputName ?? 'redshift',
+        inputs: job.inputNames ?? { image: 'image', magnitude: 'magnitude' },
+        output: job.outputName ?? 'redshift',
       },
       data: {
         manifest: dataset.location,
@@ -97,7 +100,7 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
         partitions: result.partitions.length,
         labelled: result.labelled,
       },
-      config: { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', readAhead, verify },
+      config: { batchSize: job.batchSize, threads, device: job.device ?? 'cpu', readAhead, verify },
       partitions: result.partitions,
       outputs: { predictions: predictionsPath, metrics: metricsPath },
     };

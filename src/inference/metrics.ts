@@ -1,10 +1,9 @@
 // Performance metrics of an inference run, with the meanings of the original CAI result fields: numbers
-// in, numbers out (the peak memory defaults to this process's). The accuracy metrics have their home in
-// metrics/accuracy.ts, below both inference and model building; they are offered here too, beside the
-// performance figures an inference report pairs them with.
+// in, numbers out (the peak memory defaults to this process's). The accuracy metrics live in
+// metrics/accuracy.ts, below both inference and model building.
 import { INPUT_BYTES_PER_SAMPLE } from '../data/manifest.js';
+import { peakRssBytes } from '../util/peak-memory.js';
 
-export { OUTLIER_DZ, RAIL_OUTLIER_FLOOR, accuracyMetrics, type AccuracyMetrics } from '../metrics/accuracy.js';
 
 export interface PerformanceInput {
   samples: number;
@@ -49,10 +48,6 @@ export interface PerformanceMetrics {
   peakMemoryMB: number;
 }
 
-/** Peak resident set size of this process in bytes (Linux reports maxRSS in KiB). */
-export function peakRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
-}
 
 const rate = (amount: number, seconds: number): number | null => (seconds > 0 ? amount / seconds : null);
 

@@ -1,11 +1,14 @@
-// The predictions file: CSV with header `object_id,z_true,z_pred`, one row per sample. Object ids are exact
-// 64-bit decimals (SDSS objids exceed 2^53); z_true is empty for unlabelled data; redshifts are written
-// with the fewest digits that read back to the same float32. Written atomically; read back by a streaming,
-// validating parser (for merging per-rank files).
+// The predictions file, the one home of its format: CSV with header `object_id,z_true,z_pred`, one row per
+// sample. Object ids are exact 64-bit decimals (SDSS objids exceed 2^53); z_true is empty for unlabelled
+// data; redshifts are written with the fewest digits that read back to the same float32. Written to a file
+// atomically or as bytes for a storage object (a bucket has no file to stream into); read back by a
+// streaming, validating parser (for merging per-rank files) or whole from bytes.
 import { createReadStream } from 'node:fs';
 import { DataError } from '../errors.js';
 import { openAtomic, type AtomicFile } from '../util/atomic-file.js';
 
+/** The file name of a predictions file, in a `cai infer` output and in a run's results alike. */
+export const PREDICTIONS_FILE = 'predictions.csv';
 export const PREDICTIONS_HEADER = 'object_id,z_true,z_pred';
 /** No valid row comes near this; a longer line means the file is not a predictions file. */
 export const MAX_LINE_CHARS = 256;
@@ -27,6 +30,27 @@ export function formatFloat32(v: number): string {
   return String(Number(v.toPrecision(9)));
 }
 
+function checkLengths(p: Predictions): void {
+  const n = p.zPred.length;
+  if (p.objectId.length !== n || (p.zTrue && p.zTrue.length !== n)) throw new RangeError('predictions arrays differ in length');
+}
+
+/** Rows `start` to `end` (exclusive), each ending in a newline. */
+function formatRows(p: Predictions, start: number, end: number): string {
+  let text = '';
+  for (let i = start; i < end; i++) {
+    const t = p.zTrue?.[i];
+    text += `${p.objectId[i]},${t === undefined || Number.isNaN(t) ? '' : formatFloat32(t)},${formatFloat32(p.zPred[i]!)}\n`;
+  }
+  return text;
+}
+
+/** A whole predictions file as text, for storage that takes whole objects. */
+export function formatPredictionsCsv(p: Predictions): string {
+  checkLengths(p);
+  return `${PREDICTIONS_HEADER}\n${formatRows(p, 0, p.zPred.length)}`;
+}
+
 /** Streams rows into a temp file; commit() renames it into place. */
 export class PredictionsWriter {
   private rows = 0;
@@ -43,17 +67,9 @@ export class PredictionsWriter {
   }
 
   async append(p: Predictions): Promise<void> {
+    checkLengths(p);
     const n = p.zPred.length;
-    if (p.objectId.length !== n || (p.zTrue && p.zTrue.length !== n)) throw new RangeError('predictions arrays differ in length');
-    for (let start = 0; start < n; start += ROWS_PER_WRITE) {
-      const end = Math.min(n, start + ROWS_PER_WRITE);
-      let text = '';
-      for (let i = start; i < end; i++) {
-        const t = p.zTrue?.[i];
-        text += `${p.objectId[i]},${t === undefined || Number.isNaN(t) ? '' : formatFloat32(t)},${formatFloat32(p.zPred[i]!)}\n`;
-      }
-      await this.f.handle.write(text);
-    }
+    for (let start = 0; start < n; start += ROWS_PER_WRITE) await this.f.handle.write(formatRows(p, start, Math.min(n, start + ROWS_PER_WRITE)));
     this.rows += n;
   }
 
@@ -100,6 +116,12 @@ export function parsePredictionRow(text: string, file: string, line: number): { 
   const zTrue = t === '' ? NaN : parseZ(t, file, line, 'z_true');
   if (pz === '') throw new DataError(file, `line ${line}: z_pred is empty`);
   return { objectId, zTrue, zPred: parseZ(pz, file, line, 'z_pred') };
+}
+
+/** The header line, with any byte-order mark; anything else is a DataError naming the file. */
+function checkHeader(line: string, file: string): void {
+  const header = line.replace(/^\ufeff/, '');
+  if (header !== PREDICTIONS_HEADER) throw new DataError(file, `line 1: expected header "${PREDICTIONS_HEADER}", found "${header.slice(0, 60)}"`);
 }
 
 /** Lines of a text stream, refusing any longer than `maxChars` (so a hostile file cannot exhaust memory). */
@@ -159,8 +181,7 @@ export async function* readPredictions(file: string, opts: { chunkRows?: number 
   for await (const text of lines(file, MAX_LINE_CHARS)) {
     lineNo++;
     if (lineNo === 1) {
-      const header = text.startsWith('\ufeff') ? text.slice(1) : text;
-      if (header !== PREDICTIONS_HEADER) throw new DataError(file, `line 1: expected header "${PREDICTIONS_HEADER}", found "${header.slice(0, 60)}"`);
+      checkHeader(text, file);
       continue;
     }
     if (text === '') {
@@ -177,6 +198,35 @@ export async function* readPredictions(file: string, opts: { chunkRows?: number 
   }
   if (lineNo === 0) throw new DataError(file, 'empty file (no header)');
   if (n > 0) yield flush();
+}
+
+/** Parse a whole predictions CSV from bytes; the first bad line raises a DataError naming `where` and the line. */
+export function parsePredictionsCsv(bytes: Uint8Array, where: string): Predictions & { labelled: boolean } {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new DataError(where, 'not UTF-8 text');
+  }
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  if (lines.length === 0) throw new DataError(where, 'empty file (no header)');
+  checkHeader(lines[0]!.replace(/\r$/, ''), where);
+  const n = lines.length - 1;
+  const objectId = new BigInt64Array(n);
+  const zTrue = new Float32Array(n);
+  const zPred = new Float32Array(n);
+  let labelledRows = 0;
+  for (let i = 0; i < n; i++) {
+    const line = lines[i + 1]!.replace(/\r$/, '');
+    if (line.length > MAX_LINE_CHARS) throw new DataError(where, `line ${i + 2}: longer than ${MAX_LINE_CHARS} characters`);
+    const row = parsePredictionRow(line, where, i + 2);
+    objectId[i] = row.objectId;
+    zTrue[i] = row.zTrue;
+    zPred[i] = row.zPred;
+    if (!Number.isNaN(row.zTrue)) labelledRows++;
+  }
+  return { objectId, zTrue: labelledRows > 0 ? zTrue : undefined, zPred, labelled: n > 0 && labelledRows === n };
 }
 
 /** Read a whole predictions file into arrays. */

@@ -1,5 +1,7 @@
 // The storage seam. A data set or a run's results live under keys ("data/manifest.json",
-// "results/<run>/rank-00003.json") in a local directory or an S3 bucket prefix with the same layout.
+// "results/<run>/rank-00003.json") in a local directory or an S3 bucket prefix with the same layout. Each
+// backend is a sibling folder (local/, s3/) whose index.ts exports one StorageBackend; storage/index.ts
+// lists them, and openStorage(uri) is the one way to open any of them.
 
 export interface ObjectInfo {
   key: string;
@@ -7,6 +9,8 @@ export interface ObjectInfo {
 }
 
 export interface Storage {
+  /** The backend it belongs to ("local", "s3"): what a caller checks instead of the class. */
+  readonly kind: string;
   /** A URL-like description for messages: "file:///abs/dir" or "s3://bucket/prefix". */
   readonly location: string;
   /** Whole object; throws DataError naming the key when missing. `maxBytes` guards against huge objects. */
@@ -18,4 +22,22 @@ export interface Storage {
   /** All objects whose key starts with `prefix`, sorted by key. */
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
+}
+
+/** One storage backend: which URIs it serves and how it opens them. */
+export interface StorageBackend<Options = unknown> {
+  /** The `kind` of the storages it opens. */
+  readonly kind: string;
+  /** How a user writes its URIs, for messages ("s3://bucket/prefix"). */
+  readonly uriForms: readonly string[];
+  /** True for the URIs this backend serves. */
+  claims(uri: string): boolean;
+  /** The URI as runs record it (an absolute path; no trailing slash). */
+  normalize(uri: string): string;
+  /**
+   * A data location split into storage root and manifest key: a container (directory, prefix) holds
+   * manifest.json; anything else names the manifest itself.
+   */
+  locateManifest(uri: string, isLocalDirectory: (path: string) => boolean): { root: string; manifestKey: string };
+  open(uri: string, options?: Options): Storage;
 }

@@ -1,8 +1,10 @@
 // The versioned JSON contracts of a run: the execution input, the plan, the per-rank result object, the
-// Map item outcome and the run summary. Every object read back from storage is parsed with these schemas.
+// Map item outcome, the task outputs and the run summary, and the key layout they are stored under. Every
+// object read back from storage is parsed with these schemas.
 import { z } from 'zod';
 import { DataError } from '../errors.js';
 import { safeRelativePath } from '../data/manifest.js';
+import { PREDICTIONS_FILE } from '../inference/predictions.js';
 
 export const CONTRACT_VERSION = 1;
 
@@ -239,6 +241,26 @@ export type RankOutcome = z.infer<typeof rankOutcomeSchema>;
 export const summarizeInputSchema = z.object({ run: runConfigSchema, plan: planRefSchema, outcomes: z.array(rankOutcomeSchema) });
 export type SummarizeInput = z.infer<typeof summarizeInputSchema>;
 
+const runStatus = z.enum(['complete', 'partial', 'failed']);
+
+/** Summarize's output: where summary.json is (the execution's output when no report follows). */
+export const summarizeOutputSchema = z.object({ runId: runIdSchema, status: runStatus, summary: z.string() });
+export type SummarizeOutput = z.infer<typeof summarizeOutputSchema>;
+
+/** The Report task's input: the run and what Summarize returned. */
+export const reportInputSchema = z.object({ run: runConfigSchema, summary: summarizeOutputSchema });
+export type ReportInput = z.infer<typeof reportInputSchema>;
+
+/**
+ * The Report task's output (the execution's output when a report was asked for): Summarize's output plus
+ * where the page is, or null and why not. A failed report never fails the run; it is recorded here.
+ */
+export const reportOutputSchema = summarizeOutputSchema.extend({
+  report: z.string().nullable(),
+  reportError: z.object({ error: z.string(), cause: z.unknown() }).optional(),
+});
+export type ReportOutput = z.infer<typeof reportOutputSchema>;
+
 const nullableNum = z.number().nullable();
 
 export const summarySchema = z.object({
@@ -246,7 +268,7 @@ export const summarySchema = z.object({
   kind: z.literal('cai-run-summary'),
   runId: runIdSchema,
   /** complete: every rank succeeded; partial: some failed within the tolerance; failed: beyond it. */
-  status: z.enum(['complete', 'partial', 'failed']),
+  status: runStatus,
   submittedAt: iso,
   finishedAt: iso,
   wallTimeS: z.number().nonnegative(),
@@ -388,14 +410,36 @@ export function parseContract<T>(schema: z.ZodType<T>, bytes: Uint8Array | strin
   return r.data;
 }
 
+/**
+ * Largest objects of each kind read back, checked before reading: a plan and a summary hold a row per rank
+ * (as large as the largest manifest), a rank result is a few KB.
+ */
+export const MAX_PLAN_BYTES = 256 * 1024 * 1024;
+export const MAX_SUMMARY_BYTES = MAX_PLAN_BYTES;
+export const MAX_RESULT_BYTES = 16 * 1024 * 1024;
+
+/** File names inside a run's directory (results/<run>/), the one place they are spelled. */
+export const RESULT_FILES = {
+  plan: 'plan.json',
+  aggregation: 'aggregation.json',
+  summary: 'summary.json',
+  predictions: PREDICTIONS_FILE,
+  rank: (rank: number): string => `rank-${String(rank).padStart(5, '0')}.json`,
+  rankPredictions: (rank: number): string => `rank-${String(rank).padStart(5, '0')}.predictions.csv`,
+  /** The report's folder, and its page inside it. */
+  reportDir: 'report/',
+  reportPage: 'report.html',
+} as const;
+
 /** Key layout under a results root, the same on disk and in a bucket. */
 export const resultKeys = {
   dir: (runId: string): string => `results/${runId}/`,
-  plan: (runId: string): string => `results/${runId}/plan.json`,
-  aggregation: (runId: string): string => `results/${runId}/aggregation.json`,
-  rank: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.json`,
-  rankPredictions: (runId: string, rank: number): string => `results/${runId}/rank-${String(rank).padStart(5, '0')}.predictions.csv`,
-  summary: (runId: string): string => `results/${runId}/summary.json`,
-  predictions: (runId: string): string => `results/${runId}/predictions.csv`,
-  report: (runId: string): string => `results/${runId}/report/`,
+  plan: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.plan,
+  aggregation: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.aggregation,
+  rank: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rank(rank),
+  rankPredictions: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rankPredictions(rank),
+  summary: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.summary,
+  predictions: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.predictions,
+  report: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.reportDir,
+  reportPage: (runId: string): string => resultKeys.report(runId) + RESULT_FILES.reportPage,
 };

@@ -1,6 +1,6 @@
-// The run as one Amazon States Language state machine: Initialize -> RunRanks (Map over ranks) -> Summarize.
-// The same JSON runs on AWS Step Functions (Lambda ARNs) and locally under aws-local-stepfunctions (the
-// task resources are overridden there), so it only uses features both accept.
+// The run as one Amazon States Language state machine: Initialize -> RunRanks (Map over ranks) -> Summarize
+// -> Report. The same JSON runs on AWS Step Functions (Lambda ARNs) and locally under aws-local-stepfunctions
+// (the task resources are overridden there), so it only uses features both accept.
 import { createRequire } from 'node:module';
 import { UsageError } from '../errors.js';
 
@@ -15,6 +15,10 @@ export const STATE = {
   rank: 'RunRank',
   rankFailed: 'RankFailed',
   summarize: 'Summarize',
+  reportWanted: 'ReportWanted',
+  report: 'Report',
+  reportFailed: 'ReportFailed',
+  skipReport: 'SkipReport',
 } as const;
 
 /**
@@ -44,13 +48,20 @@ export interface DefinitionParams {
   initializeArn: string;
   rankArn: string;
   summarizeArn: string;
+  /** The Report task's function; without it the definition ends at Summarize. */
+  reportArn?: string;
+  /**
+   * When the Report task runs: `by-input` (a Choice on the execution input's run.report and mode, for a
+   * deployment that serves every run) or `always` (the definition is built for one run that wants a report).
+   */
+  report?: 'by-input' | 'always';
   /** Ranks running at once (Map MaxConcurrency; 0 would mean unlimited on AWS, so it must be >= 1). */
   maxConcurrency: number;
   /** Per-invocation limit of a rank, seconds. */
   rankTimeoutSeconds: number;
   toleratedFailurePercentage: number;
   retry?: RetryPolicy;
-  /** Seconds allowed for Initialize and Summarize. */
+  /** Seconds allowed for Initialize, Summarize and Report. */
   controlTimeoutSeconds?: number;
 }
 
@@ -132,9 +143,63 @@ export function buildDefinition(p: DefinitionParams): AslDefinition {
         Parameters: { 'run.$': '$.run', 'plan.$': '$.plan', 'outcomes.$': '$.outcomes' },
         TimeoutSeconds: control,
         Retry: [transientRetry],
-        End: true,
+        ...(p.reportArn ? { ResultPath: '$.summary', Next: p.report === 'always' ? STATE.report : STATE.reportWanted } : { End: true }),
       },
+      ...(p.reportArn ? reportStates(p.reportArn, p.report ?? 'by-input', control, transientRetry) : {}),
     },
+  };
+}
+
+/**
+ * Report after Summarize: its own task, whose failure is caught and recorded in the output rather than
+ * failing a run whose summary is written. Without a report the output is Summarize's, as when there is no
+ * Report state at all.
+ */
+function reportStates(arn: string, when: 'by-input' | 'always', timeoutSeconds: number, retry: Record<string, unknown>): Record<string, Record<string, unknown>> {
+  const states: Record<string, Record<string, unknown>> = {
+    [STATE.report]: {
+      Type: 'Task',
+      Comment: 'Plots and the HTML page from summary.json, predictions.csv and the rank results, next to them',
+      Resource: arn,
+      Parameters: { 'run.$': '$.run', 'summary.$': '$.summary' },
+      TimeoutSeconds: timeoutSeconds,
+      Retry: [retry],
+      Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.reportFailure', Next: STATE.reportFailed }],
+      End: true,
+    },
+    [STATE.reportFailed]: {
+      Type: 'Pass',
+      Parameters: {
+        'runId.$': '$.summary.runId',
+        'status.$': '$.summary.status',
+        'summary.$': '$.summary.summary',
+        report: null,
+        reportError: { 'error.$': '$.reportFailure.Error', 'cause.$': '$.reportFailure.Cause' },
+      },
+      End: true,
+    },
+  };
+  if (when === 'always') return states;
+  return {
+    [STATE.reportWanted]: {
+      Type: 'Choice',
+      Comment: 'A report when the run asks for one and has predictions to show',
+      Choices: [
+        {
+          // Presence first: comparing a field the input lacks is an error, and And stops at the first false.
+          And: [
+            { Variable: '$.run.report', IsPresent: true },
+            { Variable: '$.run.report', BooleanEquals: true },
+            { Variable: '$.run.mode', IsPresent: true },
+            { Variable: '$.run.mode', StringEquals: 'inference' },
+          ],
+          Next: STATE.report,
+        },
+      ],
+      Default: STATE.skipReport,
+    },
+    ...states,
+    [STATE.skipReport]: { Type: 'Pass', OutputPath: '$.summary', End: true },
   };
 }
 
@@ -150,7 +215,7 @@ export function validateDefinition(def: unknown): ValidationResult {
 }
 
 /** ARNs for a local run; they only need to look like Lambda ARNs, the local engine never calls them. */
-export function localArns(prefix = 'cai'): Pick<DefinitionParams, 'initializeArn' | 'rankArn' | 'summarizeArn'> {
+export function localArns(prefix = 'cai'): Required<Pick<DefinitionParams, 'initializeArn' | 'rankArn' | 'summarizeArn' | 'reportArn'>> {
   const arn = (name: string): string => `arn:aws:lambda:us-east-1:000000000000:function:${prefix}-${name}`;
-  return { initializeArn: arn('initialize'), rankArn: arn('rank'), summarizeArn: arn('summarize') };
+  return { initializeArn: arn('initialize'), rankArn: arn('rank'), summarizeArn: arn('summarize'), reportArn: arn('report') };
 }

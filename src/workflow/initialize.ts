@@ -2,12 +2,12 @@
 // it still fits and find the ranks whose verified results can be kept (resume). For an FMI run it also
 // names this attempt's communicator: the ranks that will run, all of which must be able to run at once.
 import { randomBytes } from 'node:crypto';
-import { DataError, UsageError } from '../errors.js';
-import { MAX_MANIFEST_BYTES, describeKey, sha256Hex } from '../data/dataset.js';
-import { parseManifest } from '../data/manifest.js';
+import { UsageError } from '../errors.js';
+import { readManifest } from '../data/dataset.js';
 import { openStorage } from '../storage/index.js';
-import { CONTRACT_VERSION, aggregationOf, parseContract, planSchema, resultKeys, runConfigSchema, type AggregationPlan, type Plan, type PlanRef, type RunConfig } from './contracts.js';
+import { CONTRACT_VERSION, aggregationOf, parseContract, resultKeys, runConfigSchema, type AggregationPlan, type Plan, type PlanRef, type RunConfig } from './contracts.js';
 import { assignPartitions } from './plan.js';
+import { readPlan, writePlan } from './plan-file.js';
 import { verifiedRankResult } from './rank-results.js';
 
 export interface InitializeOutput {
@@ -20,18 +20,13 @@ export async function initialize(input: unknown): Promise<InitializeOutput> {
   const run: RunConfig = parseContract(runConfigSchema, JSON.stringify((input as { run?: unknown })?.run ?? null), '(run configuration)');
   const data = openStorage(run.data.uri);
   const results = openStorage(run.results.uri);
-  const manifestLocation = describeKey(data, run.data.manifestKey);
-  const bytes = await data.get(run.data.manifestKey, { maxBytes: MAX_MANIFEST_BYTES });
-  const sha = sha256Hex(bytes);
-  const manifest = parseManifest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), manifestLocation);
+  const { manifest, sha256: sha, location: manifestLocation } = await readManifest(data, run.data.manifestKey);
 
   const planKey = resultKeys.plan(run.runId);
   let plan: Plan;
   const existing = await results.head(planKey);
   if (existing) {
-    const where = describeKey(results, planKey);
-    plan = parseContract(planSchema, await results.get(planKey, { maxBytes: MAX_MANIFEST_BYTES }), where);
-    if (plan.runId !== run.runId) throw new DataError(where, `belongs to run ${plan.runId}, not ${run.runId}`);
+    plan = await readPlan(results, run.runId, planKey);
     if (plan.manifest.sha256 !== sha) throw new UsageError(`run ${run.runId} was planned on a different manifest than ${manifestLocation}; use a new --run-id`);
     if (plan.worldSize !== run.worldSize) throw new UsageError(`run ${run.runId} was planned with world size ${plan.worldSize}; rerun it with --world-size ${plan.worldSize} or use a new --run-id`);
     if (plan.mode !== run.mode) throw new UsageError(`run ${run.runId} was a ${plan.mode} run; use a new --run-id for a ${run.mode} run`);
@@ -46,7 +41,7 @@ export async function initialize(input: unknown): Promise<InitializeOutput> {
       ranks: assignPartitions(manifest.partitions, run.worldSize),
       createdAt: new Date().toISOString(),
     };
-    await results.put(planKey, JSON.stringify(plan, null, 2) + '\n');
+    await writePlan(results, plan);
   }
 
   const pending: { rank: number }[] = [];

@@ -1,29 +1,45 @@
 // The embedded engine: runs the run's ASL definition with aws-local-stepfunctions on this machine.
-// Initialize and Summarize run in this process; each rank runs on a pool of worker processes that behave
-// like function instances. Retry, Catch, MaxConcurrency and timeouts come from the definition itself.
+// Initialize and Summarize run in this process; each rank, and the report, runs as an invocation on the
+// engine of a compute backend taken from the registry (worker processes that behave like function
+// instances, by default). Retry, Catch, MaxConcurrency and timeouts come from the definition itself.
 // For an FMI run it also resolves the channel, starts what the channel needs for the run's lifetime and
 // hands the instances the run's secret through their environment.
-import './promise-polyfill.js';
+import '../util/promise-with-resolvers.js';
 import { StateMachine, ExecutionError } from 'aws-local-stepfunctions';
 import { CaiError, ExitCode, UsageError } from '../errors.js';
-import { openDataset } from '../data/dataset.js';
+import { readManifest } from '../data/dataset.js';
 import { debugEnabled } from '../fmi/policy/policy.js';
-import { openStorage, S3Storage } from '../storage/index.js';
-import { LocalProcessPool, type InvocationEnd, type InvocationStart } from '../compute/local-processes/pool.js';
+import { openStorage } from '../storage/index.js';
+import { DEFAULT_COMPUTE_BACKEND, invocationBackend, type InvocationEnd, type InvocationEngine, type InvocationStart } from '../compute/index.js';
 import { buildDefinition, localArns, STATE, type AslDefinition, type RetryPolicy } from './definition.js';
-import { aggregationOf, parseContract, rankOutcomeSchema, runConfigSchema, type Plan, type PlanRef, type RankOutcome, type RunConfig, type Summary } from './contracts.js';
+import {
+  aggregationOf,
+  parseContract,
+  rankOutcomeSchema,
+  reportOutputSchema,
+  runConfigSchema,
+  summarizeOutputSchema,
+  type Plan,
+  type PlanRef,
+  type RankOutcome,
+  type ReportOutput,
+  type RunConfig,
+  type Summary,
+  type SummarizeOutput,
+} from './contracts.js';
 import { checkAggregation } from './run-config.js';
 import type { AggregationServices } from './aggregation/services.js';
 import { initialize } from './initialize.js';
-import { summarize, type InvocationRecord } from './summarize.js';
+import { summarize } from './summarize.js';
+import type { InvocationRecord } from './summary/inputs.js';
+import { readSummary } from './summary/store.js';
 import type { RankProgress } from './rank-handler.js';
 
 /** Seconds the state machine allows a rank beyond the instance's own timeout, for the instance to start. */
 export const START_GRACE_S = 30;
-export const BACKEND_NAME = 'local-processes';
 
 export interface RunProgress {
-  phase: 'initialize' | 'ranks' | 'summarize' | 'done';
+  phase: 'initialize' | 'ranks' | 'summarize' | 'report' | 'done';
   ranks: number;
   running: number;
   done: number;
@@ -42,9 +58,11 @@ export interface LocalRunOptions {
   retry?: RetryPolicy;
   /** Wait between retries in ms instead of the definition's backoff (the definition keeps its values). */
   retryDelayMs?: number;
-  /** A pool to use (kept open afterwards), e.g. to time warm runs; its limits must match the run's. */
-  pool?: LocalProcessPool;
-  /** Environment of the worker processes (default: this process's). */
+  /** The compute backend the invocations run on, by its registry name (default: local-processes). */
+  backend?: string;
+  /** An engine to use (kept open afterwards), e.g. to time warm runs; its figures must match the run's. */
+  engine?: InvocationEngine;
+  /** Environment of the instances (default: this process's). */
   env?: NodeJS.ProcessEnv;
   onProgress?: (p: RunProgress) => void;
   /** Redis for an FMI run over the redis channel (default: $CAI_REDIS_URL of `env`, else of this process). */
@@ -57,6 +75,8 @@ export interface LocalRunOptions {
 
 export interface LocalRunResult {
   summary: Summary;
+  /** The execution's output: Summarize's, or the Report task's when the run asked for a report. */
+  output: SummarizeOutput | ReportOutput;
   definition: AslDefinition;
   plan: Plan;
   /** States entered, counted from the execution's event log. */
@@ -70,17 +90,17 @@ const rankOfLabel = (label?: string): number => Number(/^rank (\d+)$/.exec(label
  * An FMI run's channel, resolved (the policy answers `auto`) and recorded in the run input, and the services
  * it needs, started. Storage runs pass through.
  */
-async function prepareAggregation(input: RunConfig, o: LocalRunOptions): Promise<{ run: RunConfig; services?: AggregationServices }> {
+async function prepareAggregation(input: RunConfig, options: LocalRunOptions): Promise<{ run: RunConfig; services?: AggregationServices }> {
   const agg = aggregationOf(input);
   if (agg.mode === 'storage') return { run: input };
   checkAggregation(input);
-  if (o.pool) throw new UsageError('fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start');
-  const env = o.env ?? process.env;
-  const redisUrl = o.redisUrl ?? env.CAI_REDIS_URL ?? process.env.CAI_REDIS_URL;
+  if (options.engine) throw new UsageError('fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start');
+  const env = options.env ?? process.env;
+  const redisUrl = options.redisUrl ?? env.CAI_REDIS_URL ?? process.env.CAI_REDIS_URL;
   let chosen = agg.chosen;
   if (!chosen) {
     const { chooseAggregationChannel } = await import('./aggregation/choose-channel.js');
-    const { manifest } = await openDataset(openStorage(input.data.uri), input.data.manifestKey);
+    const { manifest } = await readManifest(openStorage(input.data.uri), input.data.manifestKey);
     const choice = chooseAggregationChannel({
       requested: agg.channel,
       hint: agg.hint,
@@ -88,7 +108,7 @@ async function prepareAggregation(input: RunConfig, o: LocalRunOptions): Promise
       samples: manifest.samples,
       partitions: manifest.partitions.length,
       labelled: manifest.labelled,
-      available: { redis: Boolean(redisUrl), s3: openStorage(input.results.uri) instanceof S3Storage },
+      available: { redis: Boolean(redisUrl), s3: openStorage(input.results.uri).kind === 's3' },
     });
     chosen = { channel: choice.channel, gatherBytesPerRank: choice.gatherBytesPerRank, reason: choice.reason };
   }
@@ -99,30 +119,40 @@ async function prepareAggregation(input: RunConfig, o: LocalRunOptions): Promise
   return { run, services };
 }
 
-export async function runLocalWorkflow(o: LocalRunOptions): Promise<LocalRunResult> {
+export async function runLocalWorkflow(options: LocalRunOptions): Promise<LocalRunResult> {
   const t0 = performance.now();
-  const { run, services } = await prepareAggregation(parseContract(runConfigSchema, JSON.stringify(o.run), '(run configuration)'), o);
+  const { run, services } = await prepareAggregation(parseContract(runConfigSchema, JSON.stringify(options.run), '(run configuration)'), options);
   // Initialize names the FMI attempt; afterwards its leftover frames (if any) are removed with it.
   const attempt: { id?: string } = {};
   try {
-    return await runPrepared(o, run, t0, services?.env, attempt);
+    return await runPrepared(options, run, t0, services?.env, attempt);
   } finally {
     await services?.stop(attempt.id);
   }
 }
 
-async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, instanceEnv: Record<string, string> | undefined, attempt: { id?: string }): Promise<LocalRunResult> {
+/** The engine given, checked against the run, or one opened from the registry for this run. */
+async function engineFor(options: LocalRunOptions, run: RunConfig, env: NodeJS.ProcessEnv | undefined): Promise<InvocationEngine> {
+  if (!options.engine) return invocationBackend(options.backend ?? DEFAULT_COMPUTE_BACKEND).open({ concurrency: run.concurrency, memoryMb: run.memoryMb, timeoutS: run.timeoutS, ...(env ? { env } : {}) });
+  const f = options.engine.figures;
+  if (f.concurrency !== run.concurrency || f.memoryMb !== run.memoryMb || f.timeoutS !== run.timeoutS) throw new CaiError('the worker pool given to the run has different concurrency, memory or timeout than the run');
+  return options.engine;
+}
+
+async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number, instanceEnv: Record<string, string> | undefined, attempt: { id?: string }): Promise<LocalRunResult> {
+  // The definition is built for this run: with the Report task when the run wants a report, else ending at Summarize.
+  const withReport = run.report && run.mode === 'inference';
+  const { reportArn, ...arns } = localArns();
   const definition = buildDefinition({
-    ...localArns(),
+    ...arns,
+    ...(withReport ? { reportArn, report: 'always' as const } : {}),
     maxConcurrency: run.concurrency,
     rankTimeoutSeconds: run.timeoutS + START_GRACE_S,
     toleratedFailurePercentage: run.toleratedFailurePercentage,
-    retry: o.retry,
+    retry: options.retry,
   });
-  const env = instanceEnv ? { ...(o.env ?? process.env), ...instanceEnv } : o.env;
-  const pool = o.pool ?? new LocalProcessPool({ concurrency: run.concurrency, memoryMb: run.memoryMb, timeoutS: run.timeoutS, env });
-  if (o.pool && (pool.config.concurrency !== run.concurrency || pool.config.memoryMb !== run.memoryMb || pool.config.timeoutS !== run.timeoutS))
-    throw new CaiError('the worker pool given to the run has different concurrency, memory or timeout than the run');
+  const env = instanceEnv ? { ...(options.env ?? process.env), ...instanceEnv } : options.env;
+  const engine = await engineFor(options, run, env);
 
   let plan: Plan | undefined;
   let ref: PlanRef | undefined;
@@ -132,8 +162,8 @@ async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, insta
   const rankDone = new Map<number, number>();
   let ranksStartedAt = 0;
   let reusedSamples = 0;
-  const report = (): void => {
-    if (!o.onProgress) return;
+  const publish = (): void => {
+    if (!options.onProgress) return;
     const now = performance.now();
     progress.elapsedS = (now - t0) / 1000;
     let live = 0;
@@ -142,30 +172,34 @@ async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, insta
     const secs = ranksStartedAt ? (now - ranksStartedAt) / 1000 : 0;
     progress.samplesPerS = secs > 0.5 && live > 0 ? live / secs : null;
     progress.etaS = progress.samplesPerS ? (progress.samples - progress.samplesDone) / progress.samplesPerS : null;
-    o.onProgress({ ...progress });
+    options.onProgress({ ...progress });
   };
 
-  const offStart = pool.onStart((s) => {
+  // Only rank invocations count as the Map's (the report runs on the same engine afterwards).
+  const offStart = engine.onStart((s: InvocationStart) => {
     const rank = rankOfLabel(s.label);
+    if (rank < 0) return;
     progress.running++;
     rankDone.set(rank, 0);
-    o.onRankStart?.({ ...s, rank });
-    report();
+    options.onRankStart?.({ ...s, rank });
+    publish();
   });
-  const offEnd = pool.onEnd((e: InvocationEnd) => {
+  const offEnd = engine.onEnd((e: InvocationEnd) => {
     const rank = rankOfLabel(e.label);
+    if (rank < 0) return;
     progress.running--;
     records.push({ rank, durationMs: e.durationMs, cold: e.cold, outcome: e.outcome });
     if (e.outcome === 'ok') {
       progress.done++;
       rankDone.set(rank, plan?.ranks[rank]?.samples ?? 0);
     } else rankDone.set(rank, 0);
-    report();
+    publish();
   });
 
-  report();
+  publish();
   const sm = new StateMachine(definition as never, { validationOptions: { checkArn: true, checkPaths: true } });
-  const delays = o.retryDelayMs !== undefined ? { [STATE.initialize]: o.retryDelayMs, [STATE.rank]: o.retryDelayMs, [STATE.summarize]: o.retryDelayMs } : undefined;
+  const delay = options.retryDelayMs;
+  const delays = delay !== undefined ? { [STATE.initialize]: delay, [STATE.rank]: delay, [STATE.summarize]: delay, [STATE.report]: delay } : undefined;
   let transitions = 0;
   const execution = sm.run({ run } as never, {
     overrides: {
@@ -180,28 +214,34 @@ async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, insta
           progress.samples = plan.manifest.samples;
           reusedSamples = ref.reused.reduce((s, r) => s + (plan!.ranks[r]?.samples ?? 0), 0);
           ranksStartedAt = performance.now();
-          report();
+          publish();
           return out.ref as never;
         },
         [STATE.rank]: async (event) => {
           const rank = (event as { rank: number }).rank;
-          const outcome = await pool.invoke<RankOutcome>(event, {
+          const outcome = await engine.invoke<RankOutcome>(event, {
+            task: 'rank',
             label: `rank ${rank}`,
-            onProgress: (d) => {
+            onProgress: (d: unknown) => {
               const p = d as RankProgress;
               if (typeof p?.samplesDone !== 'number') return;
               rankDone.set(rank, p.samplesDone);
-              o.onRankProgress?.(p);
-              report();
+              options.onRankProgress?.(p);
+              publish();
             },
           });
           return parseContract(rankOutcomeSchema, JSON.stringify(outcome), `rank ${rank} outcome`) as never;
         },
         [STATE.summarize]: async (input) => {
           progress.phase = 'summarize';
-          report();
-          summary = await summarize(input, { backend: BACKEND_NAME, invocations: records });
+          publish();
+          summary = await summarize(input, { backend: engine.backend, invocations: records });
           return { runId: summary.runId, status: summary.status, summary: summary.outputs.summary } as never;
+        },
+        [STATE.report]: async (input) => {
+          progress.phase = 'report';
+          publish();
+          return (await engine.invoke(input, { task: 'report', label: 'report' })) as never;
         },
       },
       ...(delays ? { retryIntervalOverrides: delays } : {}),
@@ -213,25 +253,30 @@ async function runPrepared(o: LocalRunOptions, run: RunConfig, t0: number, insta
       else if (ev.type === 'StateRetried') progress.retries++;
       else if (ev.type === 'StateCaught' && ev.state.name === STATE.rank) {
         progress.failed++;
-        report();
+        publish();
       }
     }
   })();
 
+  let result: unknown;
   try {
-    await execution.result;
+    result = await execution.result;
   } catch (e) {
     throw unwrap(e);
   } finally {
     offStart();
     offEnd();
-    if (!o.pool) await pool.close();
+    if (!options.engine) await engine.close();
     await Promise.race([events, new Promise((r) => setTimeout(r, 100))]);
   }
   if (!summary || !plan) throw new CaiError('the workflow ended without a summary');
+  const output = parseContract(withReport ? reportOutputSchema : summarizeOutputSchema, JSON.stringify(result), '(execution output)');
+  // A failed report is recorded, not fatal: its task takes the page out of summary.json where it can, so
+  // the summary returned is the one stored.
+  if ('report' in output && output.report === null) summary = await readSummary(openStorage(run.results.uri), run.runId);
   progress.phase = 'done';
-  report();
-  return { summary, definition, plan, stateTransitions: transitions, wallMs: performance.now() - t0 };
+  publish();
+  return { summary, output, definition, plan, stateTransitions: transitions, wallMs: performance.now() - t0 };
 }
 
 /** The error that failed the execution, as the project's own error when it is one. */

@@ -4,15 +4,14 @@
 // In an FMI run the rank then takes part in the aggregation (aggregation/aggregate-rank.ts).
 import { DataError, ModelError, oneLine } from '../errors.js';
 import { describeKey, type Dataset } from '../data/dataset.js';
-import type { Predictions } from '../inference/predictions.js';
+import { formatPredictionsCsv, type Predictions } from '../inference/predictions.js';
 import type { PartitionEntry } from '../data/manifest.js';
 import { InferenceEngine, inferPartitions } from '../inference/engine.js';
 import { caiFields, performanceMetrics } from '../inference/metrics.js';
 import { openStorage } from '../storage/index.js';
 import type { InvocationContext } from '../compute/context.js';
 import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type Plan, type RankResult, type RunConfig } from './contracts.js';
-import { formatPredictionsCsv } from './predictions-io.js';
-import { openPlannedDataset, readPlan } from './rank-results.js';
+import { openPlannedDataset, readPlan } from './plan-file.js';
 import { MAX_FAILURE_MESSAGE_CHARS } from './aggregation/rank-payload.js';
 
 /** Live progress a rank reports while it runs. */
@@ -47,7 +46,7 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
   const ev: RankEvent = parseContract(rankEventSchema, JSON.stringify(event), '(rank event)');
   const { run, rank } = ev;
   const results = openStorage(run.results.uri);
-  const plan = await readPlan(results, run, ev.planKey);
+  const plan = await readPlan(results, run.runId, ev.planKey);
   const assignment = plan.ranks[rank];
   if (!assignment || assignment.rank !== rank) throw new DataError(describeKey(results, ev.planKey), `has no rank ${rank}`);
 

@@ -1,16 +1,11 @@
 // Reading a rank's result object and predictions back from storage, checked against the rank's assignment.
 // Initialize uses it to decide which ranks a rerun may keep; Summarize to merge them.
 import { DataError } from '../errors.js';
-import { MAX_MANIFEST_BYTES, describeKey, sha256Hex, Dataset } from '../data/dataset.js';
-import { parseManifest } from '../data/manifest.js';
-import type { Predictions } from '../inference/predictions.js';
-import { openStorage } from '../storage/index.js';
-import type { Storage } from '../storage/types.js';
-import { parseContract, planSchema, rankResultSchema, resultKeys, type Plan, type RankAssignment, type RankResult, type RunConfig } from './contracts.js';
-import { parsePredictionsCsv } from './predictions-io.js';
+import { describeKey } from '../data/dataset.js';
+import { parsePredictionsCsv, type Predictions } from '../inference/predictions.js';
+import type { Storage } from '../storage/index.js';
+import { MAX_RESULT_BYTES, parseContract, rankResultSchema, resultKeys, type RankAssignment, type RankResult } from './contracts.js';
 
-/** A rank result object is a few KB; anything far larger is not one. */
-export const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 /** Predictions rows are under 64 bytes; refuse files far beyond what the rank's samples need. */
 export const predictionsByteLimit = (samples: number): number => 1024 + samples * 256;
 
@@ -57,25 +52,4 @@ export async function verifiedRankResult(results: Storage, runId: string, a: Ran
     if (e instanceof DataError) return undefined;
     throw e;
   }
-}
-
-/** Open the run's data set and check it is the one the run was planned on. */
-export async function openPlannedDataset(run: RunConfig, plan: Plan): Promise<Dataset> {
-  const storage = openStorage(run.data.uri);
-  const location = describeKey(storage, run.data.manifestKey);
-  const bytes = await storage.get(run.data.manifestKey, { maxBytes: MAX_MANIFEST_BYTES });
-  if (sha256Hex(bytes) !== plan.manifest.sha256) throw new DataError(location, 'changed since this run was planned; start a new run id');
-  const manifest = parseManifest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'), location);
-  const slash = run.data.manifestKey.lastIndexOf('/');
-  return new Dataset(manifest, storage, slash < 0 ? '' : run.data.manifestKey.slice(0, slash + 1), location);
-}
-
-/** The run's plan; the key must be the run's own plan key. */
-export async function readPlan(results: Storage, run: RunConfig, planKey: string): Promise<Plan> {
-  const expected = resultKeys.plan(run.runId);
-  if (planKey !== expected) throw new DataError(planKey, `plan key must be ${expected} for run ${run.runId}`);
-  const where = describeKey(results, planKey);
-  const plan = parseContract(planSchema, await results.get(planKey, { maxBytes: MAX_MANIFEST_BYTES }), where);
-  if (plan.runId !== run.runId) throw new DataError(where, `belongs to run ${plan.runId}, not ${run.runId}`);
-  return plan;
 }

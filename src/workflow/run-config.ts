@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ModelError, UsageError } from '../errors.js';
 import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, defaultThreadsPerInstance } from '../compute/local-processes/config.js';
+import { DEFAULT_COMPUTE_BACKEND, computeBackend } from '../compute/index.js';
 import { CONTRACT_VERSION, aggregationOf, runIdSchema, type AggregationConfig, type FmiAggregationChannel, type RunConfig } from './contracts.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
@@ -37,6 +37,8 @@ export interface RunRequest {
   fmiChannel?: FmiAggregationChannel | 'auto';
   fmiHint?: 'fast' | 'cheap';
   fmiTimeoutS?: number;
+  /** The compute backend whose limits and defaults the figures follow (default: this machine's). */
+  backend?: string;
 }
 
 /**
@@ -71,18 +73,21 @@ export function newRunId(prefix = 'run'): string {
   return `${prefix}-${t}-${randomBytes(2).toString('hex')}`;
 }
 
-function intFlag(name: string, v: number, min: number, max: number): number {
+/** A flag's integer value within [min, max], or a UsageError naming the flag and the range. */
+export function intFlag(name: string, v: number, min: number, max: number): number {
   if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${v}`);
   return v;
 }
 
 export function makeRunConfig(r: RunRequest): RunConfig {
   const cores = availableParallelism();
+  const backend = computeBackend(r.backend ?? DEFAULT_COMPUTE_BACKEND);
+  const { memoryMb: memory, timeoutS: timeout } = backend.limits;
   const worldSize = intFlag('world-size', r.worldSize ?? cores, 1, 100_000);
   const aggregation = aggregationConfig(r);
   // An FMI run needs every rank at once, so that is its default.
   const concurrency = intFlag('concurrency', r.concurrency ?? (aggregation ? worldSize : Math.min(worldSize, cores)), 1, 100_000);
-  const threads = intFlag('threads', r.threads ?? defaultThreadsPerInstance(concurrency, cores), 1, 1024);
+  const threads = intFlag('threads', r.threads ?? backend.threadsPerInstance({ concurrency, memoryMb: r.memoryMb ?? memory.default }), 1, 1024);
   const runId = r.runId ?? newRunId();
   const id = runIdSchema.safeParse(runId);
   if (!id.success) throw new UsageError(`--run-id "${runId}": ${id.error.issues[0]!.message}`);
@@ -112,8 +117,8 @@ export function makeRunConfig(r: RunRequest): RunConfig {
     concurrency,
     batchSize: intFlag('batch-size', r.batchSize ?? DEFAULT_BATCH_SIZE, 1, 65_536),
     threads,
-    memoryMb: intFlag('memory-mb', r.memoryMb ?? DEFAULT_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB),
-    timeoutS: intFlag('timeout-s', r.timeoutS ?? DEFAULT_TIMEOUT_S, 1, 86_400),
+    memoryMb: intFlag('memory-mb', r.memoryMb ?? memory.default, memory.min, memory.max),
+    timeoutS: intFlag('timeout-s', r.timeoutS ?? timeout.default, timeout.min, timeout.max),
     readAhead: intFlag('read-ahead', r.readAhead ?? 1, 0, 16),
     toleratedFailurePercentage: intFlag('tolerated-failure-percent', r.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE, 0, 100),
     report: r.report ?? true,

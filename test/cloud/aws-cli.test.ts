@@ -23,13 +23,13 @@ test('cai aws synth --json writes the template with the requested memory', () =>
     const out = JSON.parse(r.stdout) as { templateFile: string; stackName: string; stateMachineName: string; states: string[]; rankFunction: { memoryMb: number }; resources: Record<string, number> };
     assert.equal(out.stackName, 'CaiTest');
     assert.equal(out.stateMachineName, 'CaiTest-run');
-    assert.deepEqual(out.states, ['Initialize', 'RunRanks', 'Summarize', 'RunRank', 'RankFailed']);
+    assert.deepEqual(out.states, ['Initialize', 'RunRanks', 'Summarize', 'ReportWanted', 'Report', 'ReportFailed', 'SkipReport', 'RunRank', 'RankFailed']);
     assert.equal(out.rankFunction.memoryMb, 3008);
-    assert.equal(out.resources['AWS::Lambda::Function'], 3);
+    assert.equal(out.resources['AWS::Lambda::Function'], 4);
     assert.equal(out.resources['AWS::StepFunctions::StateMachine'], 1);
     assert.ok(existsSync(out.templateFile));
     const t = JSON.parse(readFileSync(out.templateFile, 'utf8')) as { Resources: Record<string, { Type: string; Properties: { MemorySize?: number } }> };
-    assert.deepEqual(Object.values(t.Resources).filter((x) => x.Type === 'AWS::Lambda::Function').map((x) => x.Properties.MemorySize).sort(), [1024, 1024, 3008]);
+    assert.deepEqual(Object.values(t.Resources).filter((x) => x.Type === 'AWS::Lambda::Function').map((x) => x.Properties.MemorySize).sort(), [1024, 1024, 1024, 3008]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { executionName, makeAwsRunConfig, makeExecutionRequest, parseStateMachineArn } from '../../src/compute/lambda/execution-input.js';
-import { startExecutionInput } from '../../src/compute/lambda/step-functions.js';
+import { startExecutionInput } from '../../src/compute/lambda/engine.js';
 import { IMAGE_MODEL_PATH, lambdaConfig, lambdaVcpus } from '../../src/compute/lambda/config.js';
 import { resolveRunLocations, resolveS3Location, defaultStorageRoot } from '../../src/compute/lambda/locations.js';
 import { runConfigSchema } from '../../src/workflow/contracts.js';

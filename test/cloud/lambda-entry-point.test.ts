@@ -11,7 +11,7 @@ import { openDataset } from '../../src/data/dataset.js';
 import { buildAstroMAEOnnx } from '../../src/model/astromae.js';
 import { S3Storage } from '../../src/storage/s3/s3-storage.js';
 import { CONTRACT_VERSION, rankResultSchema, resultKeys, summarySchema, type RankOutcome, type RunConfig } from '../../src/workflow/contracts.js';
-import { parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { startS3, S3RVER_CREDENTIALS, type S3Fixture } from '../support/s3rver.js';
 
 const BUCKET = 'cai-lambda';
@@ -194,6 +194,6 @@ test('handler dispatches on $CAI_TASK and refuses an unknown task', async () => 
   const ref = (await ep.handler({ run: run({ runId: 'dispatch' }) }, lambdaContext('d-1'))) as { planKey: string };
   assert.equal(ref.planKey, resultKeys.plan('dispatch'));
   process.env.CAI_TASK = 'train';
-  await assert.rejects(ep.handler({}, lambdaContext('d-2')), /\$CAI_TASK must be one of initialize, rank, summarize, got "train"/);
+  await assert.rejects(ep.handler({}, lambdaContext('d-2')), /\$CAI_TASK must be one of initialize, rank, summarize, report, got "train"/);
   delete process.env.CAI_TASK;
 });

@@ -2,7 +2,7 @@
 // definition with the real functions' ARNs, the functions have the configured sizes, and IAM grants what a
 // Distributed Map over Lambda needs. Then the deployed definition itself runs under aws-local-stepfunctions
 // with each task calling the Lambda entry point against a loopback S3 server.
-import '../../src/workflow/promise-polyfill.js';
+import '../../src/util/promise-with-resolvers.js';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -135,7 +135,7 @@ function statementsOf(t: CloudFormationTemplate, roleId: string): Statement[] {
 }
 const actions = (s: Statement): string[] => (Array.isArray(s.Action) ? s.Action : [s.Action]);
 
-test('IAM: the state machine invokes the three functions and starts its own child executions; functions use the bucket', () => {
+test('IAM: the state machine invokes the four functions and starts its own child executions; functions use the bucket', () => {
   const t = synth.template;
   const [[, sm]] = resources(t, 'AWS::StepFunctions::StateMachine') as [[string, Resource]];
   assert.equal(sm.Properties!.StateMachineName, 'Cai-run');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
-import { LocalProcessPool, InvocationError } from '../../src/compute/local-processes/pool.js';
+import { LocalProcessPool, InvocationError } from '../../src/compute/local-processes/engine.js';
 import { defaultThreadsPerInstance } from '../../src/compute/local-processes/config.js';
 
 const handler = { module: pathToFileURL(join(import.meta.dirname, 'fixtures', 'handlers.ts')).href, name: 'handle' };

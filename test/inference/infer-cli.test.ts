@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodePartition } from '../../src/data/partition.js';
 import { ExitCode } from '../../src/errors.js';
-import { accuracyMetrics } from '../../src/inference/metrics.js';
+import { accuracyMetrics } from '../../src/metrics/accuracy.js';
 import { readPredictionsFile } from '../../src/inference/predictions.js';
 import { fixtureExpected, fixtureModel } from './support/onnx-fixture.js';
 import { makePartition, partitionFile, replacePartitionFile, tempDir, writeDataset } from './support/datasets.js';

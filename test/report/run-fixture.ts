@@ -2,7 +2,7 @@
 // seeded synthetic redshifts: summary.json, predictions.csv, rank-NNNNN.json.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { accuracyMetrics } from '../../src/inference/metrics.js';
+import { accuracyMetrics } from '../../src/metrics/accuracy.js';
 import { writePredictionsCsv } from '../../src/inference/predictions.js';
 import { lambdaRunCost } from '../../src/cost/lambda-cost.js';
 import type { RankResult, Summary } from '../../src/workflow/contracts.js';

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { asReadBack, decodeGatheredPayload, decodeRankPayload, encodeRankFailure, encodeRankPayload, payloadBytes } from '../../src/workflow/aggregation/rank-payload.js';
 import { chooseAggregationChannel, gatherBytesPerRank } from '../../src/workflow/aggregation/choose-channel.js';
 import { aggregationDeadline } from '../../src/workflow/aggregation/aggregate-rank.js';
-import { formatPredictionsCsv, parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { formatPredictionsCsv, parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { CONTRACT_VERSION, type RankResult } from '../../src/workflow/contracts.js';
 import { DataError, UsageError } from '../../src/errors.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import '../../src/workflow/promise-polyfill.js';
+import '../../src/util/promise-with-resolvers.js';
 import { StateMachine } from 'aws-local-stepfunctions';
 import { buildDefinition, localArns, validateDefinition, STATE, TRANSIENT_ERRORS } from '../../src/workflow/definition.js';
 import { UsageError } from '../../src/errors.js';

@@ -4,7 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { rankResultSchema, summarySchema } from '../../src/workflow/contracts.js';
-import { parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { runConfig, seededModel, tempDir, writeDataset } from './support.js';
 
 test('a local run predicts every sample exactly once over parallel worker processes', async () => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { S3Storage } from '../../src/storage/s3/s3-storage.js';
 import { summarySchema } from '../../src/workflow/contracts.js';
-import { parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { startS3, S3RVER_CREDENTIALS } from '../support/s3rver.js';
 import { runConfig, seededModel, writeDataset } from './support.js';
 

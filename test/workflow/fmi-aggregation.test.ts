@@ -8,7 +8,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { aggregationPlanSchema, planSchema, summarySchema, type RunConfig, type Summary } from '../../src/workflow/contracts.js';
-import { parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { UsageError } from '../../src/errors.js';
 import { startRedis, type RedisFixture } from '../support/redis.js';
 import { runConfig, seededModel, tempDir, writeDataset } from './support.js';

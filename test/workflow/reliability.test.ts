@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { planSchema } from '../../src/workflow/contracts.js';
-import { parsePredictionsCsv } from '../../src/workflow/predictions-io.js';
+import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { UsageError } from '../../src/errors.js';
 import { runConfig, seededModel, tempDir, writeDataset } from './support.js';
 

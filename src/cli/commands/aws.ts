@@ -124,13 +124,14 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
           ...(flags.out !== undefined ? { out: flags.out } : {}),
           ...(flags.model !== undefined ? { model: flags.model } : {}),
         });
-        const { startExecutionInput, StepFunctionsRunner } = await import('../../compute/lambda/step-functions.js');
+        const { startExecutionInput } = await import('../../compute/lambda/engine.js');
         if (flags.dryRun) {
           const sent = startExecutionInput(req);
           emit(flags, { ...sent, input: req.input }, () => renderStartExecution(sent));
           return;
         }
-        const runner = await StepFunctionsRunner.forStateMachine(req.stateMachineArn);
+        const { computeBackend } = await import('../../compute/index.js');
+        const runner = await computeBackend('aws-lambda').open({ stateMachineArn: req.stateMachineArn });
         try {
           const { executionArn } = await runner.start(req);
           note(flags, `cai aws run: run ${req.input.run.runId}, execution ${executionArn}`);
@@ -154,12 +155,12 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
             const why = [end.error, end.cause].filter(Boolean).join(': ').replace(/\s*\n\s*/g, ' ').slice(0, 500);
             throw new CaiError(`execution ${executionArn} ended ${end.status}${why ? `: ${why}` : ''}`, end.status === 'TIMED_OUT' ? ExitCode.timeout : ExitCode.internal);
           }
-          const { readRunSummary } = await import('../../compute/lambda/summary.js');
+          const { readRunSummary } = await import('../../workflow/summary/store.js');
           const summary = await readRunSummary(req.input.run);
           emit(flags, summary, () => renderSummary(summary));
           if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
         } finally {
-          runner.destroy();
+          await runner.close();
         }
       }),
     );

@@ -107,7 +107,7 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
       if (flags.samples < 1) throw new UsageError(`--samples must be at least 1, got ${flags.samples}`);
       const progress = new Progress(flags);
       const out = resolve(flags.out);
-      const { ensureDemoDataset } = await import('../../workflow/demo-data.js');
+      const { ensureDemoDataset } = await import('../../data/demo-dataset.js');
       note(flags, `cai demo: data set in ${out}/data`);
       let data;
       try {

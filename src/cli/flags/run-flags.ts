@@ -4,8 +4,7 @@
 // become the library's run request (`runRequestFields`), so the two commands cannot drift apart.
 import { Option, type Command } from 'commander';
 import { availableParallelism } from 'node:os';
-import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
-import { DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT_S } from '../../compute/local-processes/config.js';
+import { computeBackend } from '../../compute/index.js';
 import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, type RunRequest } from '../../workflow/run-config.js';
 import { parseIntOption } from '../output.js';
 
@@ -32,6 +31,8 @@ export interface RunRequestFlags {
 
 export type RunFlag = Exclude<keyof RunRequestFlags, 'json'>;
 
+/** The compute backend a platform's ranks run on, for its limits and defaults. */
+const limitsOf = (on: RunPlatform) => computeBackend(on === 'local' ? 'local-processes' : 'aws-lambda').limits;
 const int = (option: Option, name: string): Option => option.argParser(parseIntOption(name));
 const mandatory = (option: Option, yes: boolean): Option => option.makeOptionMandatory(yes);
 
@@ -63,11 +64,11 @@ const RUN_OPTIONS: Record<RunFlag, (on: RunPlatform) => Option> = {
   threads: (on) => int(new Option('--threads <T>', on === 'local' ? 'model threads per instance (default: cores / C, at least 1)' : 'model threads per rank (default: the vCPUs of --memory-mb)'), 'threads'),
   memoryMb: (on) =>
     int(new Option('--memory-mb <M>', on === 'local' ? 'memory limit per instance, MB (like a Lambda memory size)' : 'memory of the deployed rank function, MB (used for the cost figures)'), 'memory-mb').default(
-      on === 'local' ? DEFAULT_MEMORY_MB : DEFAULT_LAMBDA_CONFIG.rankMemoryMb,
+      limitsOf(on).memoryMb.default,
     ),
   timeoutS: (on) =>
     int(new Option('--timeout-s <S>', on === 'local' ? 'time limit per rank invocation, seconds' : 'timeout of the deployed rank function, seconds'), 'timeout-s').default(
-      on === 'local' ? DEFAULT_TIMEOUT_S : DEFAULT_LAMBDA_CONFIG.rankTimeoutS,
+      limitsOf(on).timeoutS.default,
     ),
   runId: (on) =>
     new Option('--run-id <id>', `name of the run; rerunning an id resumes it${on === 'local' ? ', keeping ranks that finished' : ''} (default: run-<time>-<random>)`),

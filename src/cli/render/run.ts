@@ -1,7 +1,7 @@
 // The human text of a run: the progress line while it runs and the summary table when it ends, the same
 // for a run on this machine (`cai run`, `cai demo`) and one on AWS (`cai aws run`).
 import Table from 'cli-table3';
-import type { ExecutionState } from '../../compute/lambda/step-functions.js';
+import type { ExecutionState } from '../../compute/lambda/engine.js';
 import type { Summary } from '../../workflow/contracts.js';
 import type { RunProgress } from '../../workflow/local-engine.js';
 

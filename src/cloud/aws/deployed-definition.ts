@@ -1,6 +1,7 @@
 // The state machine as deployed on AWS: the very definition the local engine runs (buildDefinition), with
-// the Lambda ARNs as CloudFormation definition substitutions, and the Map's concurrency and tolerated
-// failures read from the execution input, so one deployment serves runs of any --concurrency.
+// the Lambda ARNs as CloudFormation definition substitutions, and the Map's concurrency, the tolerated
+// failures and whether the Report task runs read from the execution input, so one deployment serves runs
+// of any --concurrency, with or without a report.
 import { buildDefinition, STATE, type AslDefinition, type RetryPolicy } from '../../workflow/definition.js';
 import { RANK_STATE_GRACE_S, type LambdaTask } from '../../compute/lambda/config.js';
 
@@ -9,6 +10,7 @@ export const ARN_SUBSTITUTIONS: Readonly<Record<LambdaTask, string>> = Object.fr
   initialize: 'InitializeFunctionArn',
   rank: 'RankFunctionArn',
   summarize: 'SummarizeFunctionArn',
+  report: 'ReportFunctionArn',
 });
 
 /** The Map reads these from the execution input's run object. */
@@ -30,6 +32,8 @@ export function deployedDefinition(p: DeployedDefinitionParams): AslDefinition {
     initializeArn: placeholder('initialize'),
     rankArn: placeholder('rank'),
     summarizeArn: placeholder('summarize'),
+    reportArn: placeholder('report'),
+    report: 'by-input',
     // Replaced by the paths below; any valid figure will do here.
     maxConcurrency: 1,
     toleratedFailurePercentage: 0,

@@ -50,9 +50,9 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9./:@_-]{0,254}$/;
 
 /** Check names before they reach a template or a printed command: what CloudFormation, S3 and Docker allow. */
-export function checkStackOptions(o: StackOptions): void {
-  const name = o.stackName ?? DEFAULT_STACK_NAME;
+export function checkStackOptions(stack: StackOptions): void {
+  const name = stack.stackName ?? DEFAULT_STACK_NAME;
   if (!/^[A-Za-z][A-Za-z0-9-]{0,75}$/.test(name)) throw new UsageError(`stack name "${name}" must start with a letter and hold only letters, digits and "-" (at most 76)`);
-  for (const b of o.readBuckets ?? []) if (!BUCKET_NAME.test(b)) throw new UsageError(`"${b}" is not a valid S3 bucket name`);
-  if (o.nodeImage !== undefined && !IMAGE_REF.test(o.nodeImage)) throw new UsageError(`"${o.nodeImage}" is not an image reference (registry/name:tag)`);
+  for (const b of stack.readBuckets ?? []) if (!BUCKET_NAME.test(b)) throw new UsageError(`"${b}" is not a valid S3 bucket name`);
+  if (stack.nodeImage !== undefined && !IMAGE_REF.test(stack.nodeImage)) throw new UsageError(`"${stack.nodeImage}" is not an image reference (registry/name:tag)`);
 }

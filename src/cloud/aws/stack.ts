@@ -1,6 +1,7 @@
 // The AWS deployment as one CDK stack: a bucket for data, models and results; one container image (built
-// from deploy/aws/Dockerfile) serving three Lambda functions, one per task state; and the Step Functions
-// state machine whose definition is the one the local engine runs, with these functions' ARNs.
+// from deploy/aws/Dockerfile) serving four Lambda functions, one per task state (Initialize, rank,
+// Summarize, Report); and the Step Functions state machine whose definition is the one the local engine
+// runs, with these functions' ARNs.
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, CfnOutput, Duration, IgnoreMode, RemovalPolicy, Size, Stack, type StackProps } from 'aws-cdk-lib';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
@@ -56,7 +57,7 @@ export class CaiStack extends Stack {
       autoDeleteObjects: !retain,
     });
 
-    // One image for the three functions; each function only overrides the handler (CMD).
+    // One image for the four functions; each function only overrides the handler (CMD).
     const image = new DockerImageAsset(this, 'Image', {
       directory: props.imageDirectory ?? REPO_ROOT,
       file: DOCKERFILE,
@@ -90,6 +91,7 @@ export class CaiStack extends Stack {
       initialize: fn('initialize', config.controlMemoryMb, config.controlTimeoutS),
       rank: fn('rank', config.rankMemoryMb, config.rankTimeoutS, config.ephemeralStorageMb),
       summarize: fn('summarize', config.controlMemoryMb, config.controlTimeoutS),
+      report: fn('report', config.controlMemoryMb, config.controlTimeoutS),
     };
 
     // The name is fixed so the role can name the machine's own ARN (the Distributed Map starts child

@@ -32,20 +32,20 @@ export interface CloudFormationTemplate {
 }
 
 /** Add the stack to an app. */
-export function addStack(app: App, o: StackOptions = {}): CaiStack {
-  checkStackOptions(o);
-  const { stackName = DEFAULT_STACK_NAME, ...props } = o;
+export function addStack(app: App, stack: StackOptions = {}): CaiStack {
+  checkStackOptions(stack);
+  const { stackName = DEFAULT_STACK_NAME, ...props } = stack;
   return new CaiStack(app, stackName, {
     ...props,
-    description: 'CAI: AstroMAE redshift inference on Lambda and Step Functions (Initialize -> Distributed Map over ranks -> Summarize)',
+    description: 'CAI: AstroMAE redshift inference on Lambda and Step Functions (Initialize -> Distributed Map over ranks -> Summarize -> Report)',
   });
 }
 
-export function synthesize(o: SynthOptions = {}): SynthResult {
-  const outDir = resolve(o.outDir ?? DEFAULT_CDK_OUT);
+export function synthesize(options: SynthOptions = {}): SynthResult {
+  const outDir = resolve(options.outDir ?? DEFAULT_CDK_OUT);
   mkdirSync(outDir, { recursive: true });
   const app = new App({ outdir: outDir, analyticsReporting: false });
-  const stack = addStack(app, o);
+  const stack = addStack(app, options);
   const assembly = app.synth();
   const artifact = assembly.getStackByName(stack.stackName);
   const templateFile = join(outDir, artifact.templateFile);

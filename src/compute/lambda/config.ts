@@ -1,10 +1,13 @@
-// Configuration of the AWS compute backend: one container image, three Lambda functions (one per task of
+// Configuration of the AWS compute backend: one container image, four Lambda functions (one per task of
 // the state machine), the memory and timeout of each, and the environment the entry point reads.
 import { UsageError } from '../../errors.js';
-import { MAX_MEMORY_MB, MIN_MEMORY_MB } from '../local-processes/config.js';
+import { MAX_FUNCTION_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, type ComputeLimits } from '../limits.js';
+
+/** Name of this backend in the registry and in run summaries. */
+export const LAMBDA_BACKEND_NAME = 'aws-lambda' as const;
 
 /** The task states of the run, each served by its own function of the same image. */
-export const LAMBDA_TASKS = ['initialize', 'rank', 'summarize'] as const;
+export const LAMBDA_TASKS = ['initialize', 'rank', 'summarize', 'report'] as const;
 export type LambdaTask = (typeof LAMBDA_TASKS)[number];
 
 /** The handler module inside the image (relative to LAMBDA_TASK_ROOT, without extension). */
@@ -31,15 +34,21 @@ export const IMAGE_MODEL_PATH = '/var/task/models/astromae-calibrated.onnx';
 /** The original study ran every rank with Lambda's largest memory size. */
 export const DEFAULT_RANK_MEMORY_MB = MAX_MEMORY_MB;
 /** Lambda's longest invocation. */
-export const MAX_LAMBDA_TIMEOUT_S = 900;
+export const MAX_LAMBDA_TIMEOUT_S = MAX_FUNCTION_TIMEOUT_S;
 export const DEFAULT_RANK_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S;
-/** Initialize and Summarize read the manifest and the rank results only; Summarize also renders the report. */
+/** Initialize and Summarize read the manifest and the rank results only; Report renders the page and plots. */
 export const DEFAULT_CONTROL_MEMORY_MB = 1024;
 export const DEFAULT_CONTROL_TIMEOUT_S = MAX_LAMBDA_TIMEOUT_S;
 /** /tmp of a rank: room for a fetched model of several hundred MB (AstroMAE is tens); Lambda allows 512-10240 MB. */
 export const DEFAULT_EPHEMERAL_MB = 1024;
 /** Seconds the state machine allows a rank beyond the function timeout (the function's own limit ends it first). */
 export const RANK_STATE_GRACE_S = 60;
+
+/** What a rank function may be given; by default what the study gave it. */
+export const LAMBDA_LIMITS: ComputeLimits = Object.freeze({
+  memoryMb: { min: MIN_MEMORY_MB, max: MAX_MEMORY_MB, default: DEFAULT_RANK_MEMORY_MB },
+  timeoutS: { min: 1, max: MAX_LAMBDA_TIMEOUT_S, default: DEFAULT_RANK_TIMEOUT_S },
+});
 
 /** Lambda gives one vCPU per 1,769 MB, up to 6 at 10,240 MB. */
 export const MB_PER_VCPU = 1769;
@@ -56,7 +65,7 @@ export interface LambdaComputeConfig {
   rankTimeoutS: number;
   /** /tmp of a rank function, MB (512-10240). */
   ephemeralStorageMb: number;
-  /** Memory and timeout of the Initialize and Summarize functions. */
+  /** Memory and timeout of the Initialize, Summarize and Report functions. */
   controlMemoryMb: number;
   controlTimeoutS: number;
 }

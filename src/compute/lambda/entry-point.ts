@@ -1,30 +1,23 @@
-// The Lambda entry point: one image serves the three task states of the run, each as its own function
+// The Lambda entry point: one image serves the four task states of the run, each as its own function
 // (handler "dist/compute/lambda/entry-point.<task>") or through `handler` with $CAI_TASK. The events are the
 // ones the state machine passes, exactly as on the local engine; only locations are made absolute here
 // (relative keys resolve against $CAI_STORAGE_URI) and an s3:// model is fetched into /tmp once per instance.
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { peakRssBytes } from '../../util/peak-memory.js';
 import { initialize as initializeRun } from '../../workflow/initialize.js';
-import { handleRank } from '../../workflow/rank-handler.js';
 import { summarize as summarizeRun } from '../../workflow/summarize.js';
-import { parseContract, runConfigSchema, type PlanRef, type RankOutcome, type RunConfig } from '../../workflow/contracts.js';
-import { LAMBDA_ENV, LAMBDA_TASKS, type LambdaTask } from './config.js';
-import { invocationContext, LambdaInstance, memoryLimitOf, peakRssBytes, type LambdaContextLike } from './lambda-context.js';
+import { parseContract, runConfigSchema, type PlanRef, type RankOutcome, type ReportOutput, type RunConfig, type SummarizeOutput } from '../../workflow/contracts.js';
+import { TASK_HANDLERS } from '../tasks.js';
+import { LAMBDA_BACKEND_NAME, LAMBDA_ENV, LAMBDA_TASKS, type LambdaTask } from './config.js';
+import { invocationContext, LambdaInstance, memoryLimitOf, type LambdaContextLike } from './lambda-context.js';
 import { defaultStorageRoot, resolveRunLocations } from './locations.js';
 import { ModelCache } from './model-cache.js';
 
 export type { LambdaContextLike } from './lambda-context.js';
-
-/** Name of this backend in run summaries. */
-export const LAMBDA_BACKEND_NAME = 'aws-lambda';
-
-/** What Summarize returns to the state machine (the execution's output). */
-export interface SummarizeOutput {
-  runId: string;
-  status: 'complete' | 'partial' | 'failed';
-  summary: string;
-}
+export type { SummarizeOutput } from '../../workflow/contracts.js';
+export { LAMBDA_BACKEND_NAME } from './config.js';
 
 // Measured when this module has loaded: the runtime's start-up plus loading the code (the cold start).
 const instance = new LambdaInstance(process.uptime() * 1000);
@@ -118,11 +111,11 @@ export async function rank(event: unknown, context: LambdaContextLike): Promise<
     const model = run.mode === 'inference' ? await models.resolve(run.model.path) : { path: run.model.path, fetchMs: 0, fetched: false };
     if (model.fetched) log.modelFetchMs = Math.round(model.fetchMs);
     const ctx = invocationContext(context, start, { extraInitMs: model.fetchMs, fallbackMemoryMb: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || run.memoryMb });
-    return handleRank({ ...(event as object), run: { ...run, model: { path: model.path } } }, ctx);
+    return TASK_HANDLERS.rank({ ...(event as object), run: { ...run, model: { path: model.path } } }, ctx) as Promise<RankOutcome>;
   });
 }
 
-/** Summarize: merge, account, price and report; the execution's output points at summary.json. */
+/** Summarize: merge, account, score and price; the output points at summary.json. */
 export async function summarize(event: unknown, context: LambdaContextLike): Promise<SummarizeOutput> {
   return invoke('summarize', event, context, async () => {
     const summary = await summarizeRun(withLocations(event as object, runOf(event)), { backend: LAMBDA_BACKEND_NAME });
@@ -130,11 +123,20 @@ export async function summarize(event: unknown, context: LambdaContextLike): Pro
   });
 }
 
-const TASK_HANDLERS: Record<LambdaTask, (event: unknown, context: LambdaContextLike) => Promise<unknown>> = { initialize, rank, summarize };
+/** Report: the plots and the HTML page next to the results; the execution's output says where (or why not). */
+export async function report(event: unknown, context: LambdaContextLike): Promise<ReportOutput> {
+  return invoke('report', event, context, async (start) => {
+    const run = runOf(event);
+    const ctx = invocationContext(context, start, { fallbackMemoryMb: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE) || run.memoryMb });
+    return TASK_HANDLERS.report(withLocations(event as object, run), ctx) as Promise<ReportOutput>;
+  });
+}
+
+const LAMBDA_HANDLERS: Record<LambdaTask, (event: unknown, context: LambdaContextLike) => Promise<unknown>> = { initialize, rank, summarize, report };
 
 /** One handler for all tasks, chosen by $CAI_TASK (for a single-function deployment). */
 export async function handler(event: unknown, context: LambdaContextLike): Promise<unknown> {
   const task = process.env[LAMBDA_ENV.task] as LambdaTask | undefined;
   if (!task || !LAMBDA_TASKS.includes(task)) throw new UsageError(`$${LAMBDA_ENV.task} must be one of ${LAMBDA_TASKS.join(', ')}, got "${task ?? ''}"`);
-  return TASK_HANDLERS[task](event, context);
+  return LAMBDA_HANDLERS[task](event, context);
 }

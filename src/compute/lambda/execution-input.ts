@@ -4,9 +4,11 @@ import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../errors.js';
 import { isS3Uri, parseS3Uri, splitManifestUri } from '../../storage/index.js';
 import { CONTRACT_VERSION, runConfigSchema, runIdSchema, type RunConfig } from '../../workflow/contracts.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, newRunId, type RunRequest } from '../../workflow/run-config.js';
-import { DEFAULT_RANK_MEMORY_MB, DEFAULT_RANK_TIMEOUT_S, IMAGE_MODEL_PATH, MAX_LAMBDA_TIMEOUT_S, lambdaVcpus } from './config.js';
-import { MAX_MEMORY_MB, MIN_MEMORY_MB } from '../local-processes/config.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, intFlag, newRunId, type RunRequest } from '../../workflow/run-config.js';
+import { IMAGE_MODEL_PATH, LAMBDA_LIMITS, lambdaVcpus } from './config.js';
+import { parseStateMachineArn, type ExecutionRequest } from './engine.js';
+
+export { parseStateMachineArn, type ExecutionRequest, type StateMachineArnParts } from './engine.js';
 
 /** Lambda's default concurrent executions per account and region. */
 export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
@@ -23,31 +25,6 @@ export interface AwsRunRequest
   worldSize: number;
   /** Memory of the deployed rank function, MB (for the cost figures). */
   memoryMb?: number;
-}
-
-export interface ExecutionRequest {
-  stateMachineArn: string;
-  /** Unique per execution: a rerun of a run id (to resume it) is a new execution. */
-  name: string;
-  input: { run: RunConfig };
-}
-
-export interface StateMachineArnParts {
-  partition: string;
-  region: string;
-  account: string;
-  name: string;
-}
-
-export function parseStateMachineArn(arn: string): StateMachineArnParts {
-  const m = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/.exec(arn);
-  if (!m) throw new UsageError(`--state-machine-arn "${arn}" is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)`);
-  return { partition: m[1]!, region: m[2]!, account: m[3]!, name: m[4]! };
-}
-
-function intFlag(name: string, v: number, min: number, max: number): number {
-  if (!Number.isSafeInteger(v) || v < min || v > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, got ${v}`);
-  return v;
 }
 
 function s3Flag(name: string, v: string): string {
@@ -73,7 +50,8 @@ export function makeAwsRunConfig(r: AwsRunRequest): RunConfig {
   const { root, manifestKey } = splitManifestUri(data, () => false);
   const out = r.out !== undefined ? s3Flag('out', r.out) : `s3://${parseS3Uri(data).bucket}`;
   const worldSize = intFlag('world-size', r.worldSize, 1, 100_000);
-  const memoryMb = intFlag('memory-mb', r.memoryMb ?? DEFAULT_RANK_MEMORY_MB, MIN_MEMORY_MB, MAX_MEMORY_MB);
+  const { memoryMb: memoryLimits, timeoutS: timeoutLimits } = LAMBDA_LIMITS;
+  const memoryMb = intFlag('memory-mb', r.memoryMb ?? memoryLimits.default, memoryLimits.min, memoryLimits.max);
   const runId = r.runId ?? newRunId();
   const id = runIdSchema.safeParse(runId);
   if (!id.success) throw new UsageError(`--run-id "${runId}": ${id.error.issues[0]!.message}`);
@@ -89,7 +67,7 @@ export function makeAwsRunConfig(r: AwsRunRequest): RunConfig {
     batchSize: intFlag('batch-size', r.batchSize ?? DEFAULT_BATCH_SIZE, 1, 65_536),
     threads: intFlag('threads', r.threads ?? lambdaVcpus(memoryMb), 1, 1024),
     memoryMb,
-    timeoutS: intFlag('timeout-s', r.timeoutS ?? DEFAULT_RANK_TIMEOUT_S, 1, MAX_LAMBDA_TIMEOUT_S),
+    timeoutS: intFlag('timeout-s', r.timeoutS ?? timeoutLimits.default, timeoutLimits.min, timeoutLimits.max),
     readAhead: intFlag('read-ahead', r.readAhead ?? 1, 0, 16),
     toleratedFailurePercentage: intFlag('tolerated-failure-percent', r.toleratedFailurePercentage ?? DEFAULT_TOLERATED_FAILURE_PERCENTAGE, 0, 100),
     report: r.report ?? true,

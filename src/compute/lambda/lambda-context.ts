@@ -1,6 +1,7 @@
 // The Lambda runtime's context object as the entry point uses it, and the instance's own bookkeeping: an
 // instance (a container) is cold on its first invocation and warm after, whatever function it serves.
 import { randomBytes } from 'node:crypto';
+import { peakRssBytes } from '../../util/peak-memory.js';
 import type { InvocationContext } from '../context.js';
 
 /** The fields of the Node.js runtime's context the entry point reads. */
@@ -12,11 +13,6 @@ export interface LambdaContextLike {
   /** One log stream per instance, which makes it a stable instance id. */
   logStreamName?: string;
   getRemainingTimeInMillis(): number;
-}
-
-/** Peak resident memory of this process, bytes. */
-export function peakRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
 }
 
 export function memoryLimitOf(ctx: LambdaContextLike): number {
@@ -53,13 +49,13 @@ export class LambdaInstance {
 }
 
 /** The handler-facing context. Progress has no channel on Lambda (the Map's item counts show it instead). */
-export function invocationContext(ctx: LambdaContextLike, start: InvocationStartInfo, o: { extraInitMs?: number; fallbackMemoryMb: number }): InvocationContext {
+export function invocationContext(ctx: LambdaContextLike, start: InvocationStartInfo, figures: { extraInitMs?: number; fallbackMemoryMb: number }): InvocationContext {
   return {
     instanceId: start.instanceId,
     invocation: start.invocation,
     coldStart: start.cold,
-    initMs: start.initMs + (o.extraInitMs ?? 0),
-    memoryLimitMb: memoryLimitOf(ctx) || o.fallbackMemoryMb,
+    initMs: start.initMs + (figures.extraInitMs ?? 0),
+    memoryLimitMb: memoryLimitOf(ctx) || figures.fallbackMemoryMb,
     remainingMs: () => Math.max(0, ctx.getRemainingTimeInMillis()),
     progress: () => undefined,
     peakRssBytes,

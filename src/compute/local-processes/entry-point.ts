@@ -1,35 +1,43 @@
 // The program of one local function instance (a worker process). It names itself `cai-worker` so `ps`
-// shows the instances, loads the handler once (the cold start), then serves invocations from the pool one
+// shows the instances, loads its handlers once (the cold start), then serves invocations from the pool one
 // at a time until the pool closes the channel.
 process.title = 'cai-worker';
 
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { oneLine } from '../../errors.js';
+import { peakRssBytes } from '../../util/peak-memory.js';
+import type { InstanceTask } from '../backend.js';
 import type { Handler, InvocationContext } from '../context.js';
 import type { FromInstance, ToInstance } from './protocol.js';
 
-/** Default handler: the rank handler, next to this file's tree in the same form (.ts source or built .js). */
-function handlerSpec(): { url: string; name: string } {
+/** Longest error message sent back over the channel. */
+const MAX_MESSAGE_CHARS = 2000;
+
+/**
+ * What this instance runs: one handler for every task when the pool names one ($CAI_WORKER_HANDLER, for
+ * tests and tools), else the task handlers next to this file's tree in the same form (.ts source or built .js).
+ */
+async function loadHandlers(): Promise<(task: InstanceTask) => Handler | undefined> {
   const spec = process.env.CAI_WORKER_HANDLER;
   if (spec) {
     const hash = spec.lastIndexOf('#');
-    return { url: spec.slice(0, hash), name: spec.slice(hash + 1) };
+    const url = spec.slice(0, hash);
+    const name = spec.slice(hash + 1);
+    const handler = ((await import(url)) as Record<string, unknown>)[name];
+    if (typeof handler !== 'function') {
+      process.stderr.write(`cai-worker: ${url} has no function "${name}"\n`);
+      process.exit(2);
+    }
+    return () => handler as Handler;
   }
   const ext = extname(fileURLToPath(import.meta.url));
-  return { url: new URL(`../../workflow/rank-handler${ext}`, import.meta.url).href, name: 'handleRank' };
+  const { TASK_HANDLERS } = (await import(new URL(`../tasks${ext}`, import.meta.url).href)) as typeof import('../tasks.js');
+  return (task) => TASK_HANDLERS[task];
 }
 
 function send(m: FromInstance): void {
   if (process.connected) process.send!(m);
-}
-
-function maxRssBytes(): number {
-  return process.resourceUsage().maxRSS * 1024;
-}
-
-function oneLine(err: unknown): string {
-  const text = err instanceof Error ? err.message : String(err);
-  return text.replace(/\s*\n\s*/g, ' ').trim().slice(0, 2000);
 }
 
 if (!process.send) {
@@ -37,13 +45,7 @@ if (!process.send) {
   process.exit(2);
 }
 
-const spec = handlerSpec();
-const mod = (await import(spec.url)) as Record<string, unknown>;
-const handler = mod[spec.name] as Handler | undefined;
-if (typeof handler !== 'function') {
-  process.stderr.write(`cai-worker: ${spec.url} has no function "${spec.name}"\n`);
-  process.exit(2);
-}
+const handlerFor = await loadHandlers();
 
 // Serve one invocation at a time; the pool never sends another before this one answers.
 process.on('message', (m: ToInstance) => {
@@ -56,11 +58,13 @@ process.on('message', (m: ToInstance) => {
     memoryLimitMb: m.instance.memoryLimitMb,
     remainingMs: () => Math.max(0, m.instance.deadline - Date.now()),
     progress: (data) => send({ type: 'progress', id: m.id, data }),
-    peakRssBytes: maxRssBytes,
+    peakRssBytes,
   };
-  handler(m.payload, ctx).then(
-    (value) => send({ type: 'result', id: m.id, value, maxRssBytes: maxRssBytes() }),
-    (err: unknown) => send({ type: 'error', id: m.id, errorType: err instanceof Error && err.name ? err.name : 'Error', message: oneLine(err), maxRssBytes: maxRssBytes() }),
+  const handler = handlerFor(m.task);
+  const result = handler ? handler(m.payload, ctx) : Promise.reject(new Error(`this instance serves no task "${String(m.task)}"`));
+  result.then(
+    (value) => send({ type: 'result', id: m.id, value, maxRssBytes: peakRssBytes() }),
+    (err: unknown) => send({ type: 'error', id: m.id, errorType: err instanceof Error && err.name ? err.name : 'Error', message: oneLine(err).slice(0, MAX_MESSAGE_CHARS), maxRssBytes: peakRssBytes() }),
   );
 });
 // The pool closing the channel is this instance's shutdown.

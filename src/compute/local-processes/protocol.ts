@@ -1,4 +1,5 @@
 // Messages between the pool and an instance over the IPC channel (JSON).
+import type { InstanceTask } from '../backend.js';
 
 export interface InstanceInfo {
   /** Stable id of the instance, e.g. "local-3-pid1234". */
@@ -14,7 +15,7 @@ export interface InstanceInfo {
   deadline: number;
 }
 
-export type ToInstance = { type: 'invoke'; id: number; payload: unknown; instance: InstanceInfo };
+export type ToInstance = { type: 'invoke'; id: number; task: InstanceTask; payload: unknown; instance: InstanceInfo };
 
 export type FromInstance =
   | { type: 'ready'; initMs: number }

@@ -10,6 +10,7 @@ import { isTempFile, writeFileAtomic } from '../../util/atomic-file.js';
 import type { ObjectInfo, Storage } from '../types.js';
 
 export class LocalStorage implements Storage {
+  readonly kind = 'local';
   readonly root: string;
   readonly location: string;
   private realRoot: string | undefined;

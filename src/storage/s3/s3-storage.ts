@@ -31,6 +31,7 @@ export interface S3StorageOptions {
 const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 export class S3Storage implements Storage {
+  readonly kind = 's3';
   readonly location: string;
   readonly bucket: string;
   /** '' or 'a/b/' */
@@ -243,6 +244,11 @@ function isServerError(e: unknown): boolean {
 function isNetworkError(e: unknown): boolean {
   const code = (e as { code?: string })?.code ?? (e as { cause?: { code?: string } })?.cause?.code;
   return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH'].includes(code ?? '') || (e as Error)?.name === 'TimeoutError';
+}
+
+/** True for URIs that name S3. */
+export function isS3Uri(uri: string): boolean {
+  return uri.startsWith('s3://');
 }
 
 /** Parse "s3://bucket/prefix" into its parts. */

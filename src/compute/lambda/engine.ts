@@ -1,8 +1,31 @@
-// Starting a run on AWS Step Functions and following it to the end. Thin on purpose: the state machine and
-// the functions do the work; this only starts an execution, reads its status and the Map's item counts.
+// The Lambda backend's engine: AWS Step Functions runs the whole state machine over the deployed functions,
+// so this engine starts an execution and follows it to the end. Thin on purpose: the state machine and the
+// functions do the work; this only starts an execution, reads its status and the Map's item counts.
 import type { SFNClient } from '@aws-sdk/client-sfn';
-import { CaiError, DeadlineError, ExitCode, UnavailableError } from '../../errors.js';
-import { parseStateMachineArn, type ExecutionRequest } from './execution-input.js';
+import { CaiError, DeadlineError, ExitCode, UnavailableError, UsageError } from '../../errors.js';
+import type { RunConfig } from '../../workflow/contracts.js';
+import type { ExecutionEngine } from '../backend.js';
+import { LAMBDA_BACKEND_NAME } from './config.js';
+
+export interface ExecutionRequest {
+  stateMachineArn: string;
+  /** Unique per execution: a rerun of a run id (to resume it) is a new execution. */
+  name: string;
+  input: { run: RunConfig };
+}
+
+export interface StateMachineArnParts {
+  partition: string;
+  region: string;
+  account: string;
+  name: string;
+}
+
+export function parseStateMachineArn(arn: string): StateMachineArnParts {
+  const m = /^arn:(aws[a-z-]*):states:([a-z0-9-]+):(\d{12}):stateMachine:([A-Za-z0-9_-]{1,80})$/.exec(arn);
+  if (!m) throw new UsageError(`--state-machine-arn "${arn}" is not a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)`);
+  return { partition: m[1]!, region: m[2]!, account: m[3]!, name: m[4]! };
+}
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE';
 
@@ -45,17 +68,20 @@ function awsFailure(what: string, e: unknown): CaiError {
   return new UnavailableError(`${what}: ${name}: ${msg}`, { cause: e });
 }
 
-export class StepFunctionsRunner {
+export class StepFunctionsEngine implements ExecutionEngine {
+  readonly kind = 'executions' as const;
+  readonly backend = LAMBDA_BACKEND_NAME;
+
   private constructor(
     private readonly sdk: Sfn,
     readonly client: SFNClient,
   ) {}
 
   /** A client in the state machine's own region (credentials from the SDK's usual chain). */
-  static async forStateMachine(stateMachineArn: string): Promise<StepFunctionsRunner> {
+  static async forStateMachine(stateMachineArn: string): Promise<StepFunctionsEngine> {
     const { region } = parseStateMachineArn(stateMachineArn);
     const sdk = await import('@aws-sdk/client-sfn');
-    return new StepFunctionsRunner(sdk, new sdk.SFNClient({ region }));
+    return new StepFunctionsEngine(sdk, new sdk.SFNClient({ region }));
   }
 
   async start(req: ExecutionRequest): Promise<{ executionArn: string; startDate?: Date }> {
@@ -109,19 +135,19 @@ export class StepFunctionsRunner {
   }
 
   /** Poll until the execution ends (or `timeoutS` passes, which leaves the execution running). */
-  async wait(executionArn: string, o: { intervalMs?: number; timeoutS?: number; onUpdate?: (s: ExecutionState) => void } = {}): Promise<ExecutionState> {
-    const interval = Math.max(200, o.intervalMs ?? 5000);
-    const deadline = o.timeoutS ? Date.now() + o.timeoutS * 1000 : Infinity;
+  async wait(executionArn: string, polling: { intervalMs?: number; timeoutS?: number; onUpdate?: (s: ExecutionState) => void } = {}): Promise<ExecutionState> {
+    const interval = Math.max(200, polling.intervalMs ?? 5000);
+    const deadline = polling.timeoutS ? Date.now() + polling.timeoutS * 1000 : Infinity;
     for (;;) {
       const s = await this.describe(executionArn);
-      o.onUpdate?.(s);
+      polling.onUpdate?.(s);
       if (s.status !== 'RUNNING') return s;
       if (Date.now() + interval > deadline) throw new DeadlineError(`waiting for ${executionArn} (still running on AWS)`, ['the execution to finish']);
       await new Promise((r) => setTimeout(r, interval));
     }
   }
 
-  destroy(): void {
+  async close(): Promise<void> {
     this.client.destroy();
   }
 }

@@ -1,13 +1,17 @@
-// A pool of worker processes that behave like function instances: an instance starts cold, loads its code
-// once and is reused warm; it has a memory limit (V8 heap cap plus an RSS watchdog) and a per-invocation
-// timeout; a crash, timeout or memory overrun kills it and fails that invocation with the error name
-// Lambda would report. At most `concurrency` instances exist, so at most that many invocations run.
+// The local compute engine: a pool of worker processes that behave like function instances. An instance
+// starts cold, loads its code once and is reused warm; it has a memory limit (V8 heap cap plus an RSS
+// watchdog) and a per-invocation timeout; a crash, timeout or memory overrun kills it and fails that
+// invocation with the error name Lambda would report. At most `concurrency` instances exist, so at most that
+// many invocations run.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { checkComputeConfig, type LocalComputeConfig } from './config.js';
+import type { InstanceFigures, InvocationEnd, InvocationEngine, InvocationOutcome, InvocationStart, InvokeOptions } from '../backend.js';
+import { LOCAL_PROCESSES, checkComputeConfig, type LocalComputeConfig } from './config.js';
 import type { FromInstance, InstanceInfo, ToInstance } from './protocol.js';
+
+export type { InvocationEnd, InvocationOutcome, InvocationStart, InvokeOptions } from '../backend.js';
 
 /** Error names, as Lambda reports them, for invocations the platform ended. */
 export const CRASH_ERROR = 'Runtime.ExitError';
@@ -25,23 +29,6 @@ export class InvocationError extends Error {
   }
 }
 
-export type InvocationOutcome = 'ok' | 'error' | 'crash' | 'timeout' | 'memory';
-
-export interface InvocationStart {
-  invocationId: number;
-  instanceId: string;
-  pid: number;
-  cold: boolean;
-  label?: string;
-}
-
-export interface InvocationEnd extends InvocationStart {
-  durationMs: number;
-  outcome: InvocationOutcome;
-  errorType?: string;
-  peakRssMb?: number;
-}
-
 export interface PoolStats {
   invocations: number;
   coldStarts: number;
@@ -52,12 +39,6 @@ export interface PoolStats {
   instancesStarted: number;
   /** Most invocations that ran at the same time. */
   peakRunning: number;
-}
-
-export interface InvokeOptions {
-  /** Shown in events and errors, e.g. "rank 3". */
-  label?: string;
-  onProgress?: (data: unknown) => void;
 }
 
 interface Instance {
@@ -121,7 +102,9 @@ function procMemory(pid: number): { rss: number; hwm: number } | undefined {
 
 type Listener<T> = (e: T) => void;
 
-export class LocalProcessPool {
+export class LocalProcessPool implements InvocationEngine {
+  readonly kind = 'invocations' as const;
+  readonly backend = LOCAL_PROCESSES;
   readonly config: LocalComputeConfig & { watchdogIntervalMs: number };
   private readonly instances = new Set<Instance>();
   private readonly waiters: ((inst: Instance | Error) => void)[] = [];
@@ -138,6 +121,10 @@ export class LocalProcessPool {
   constructor(config: LocalComputeConfig) {
     checkComputeConfig(config);
     this.config = { watchdogIntervalMs: 100, ...config };
+  }
+
+  get figures(): InstanceFigures {
+    return { concurrency: this.config.concurrency, memoryMb: this.config.memoryMb, timeoutS: this.config.timeoutS };
   }
 
   /** Listen to invocation starts; returns a function that stops listening. */
@@ -276,7 +263,7 @@ export class LocalProcessPool {
     const id = this.nextInvocation++;
     inst.invocations++;
     const cold = inst.invocations === 1;
-    const start: InvocationStart = { invocationId: id, instanceId: inst.id, pid: inst.pid, cold, ...(opts.label !== undefined ? { label: opts.label } : {}) };
+    const start: InvocationStart = { invocationId: id, instanceId: inst.id, pid: inst.pid, cold, ...(opts.label !== undefined ? { label: opts.label } : {}), ...(opts.task !== undefined ? { task: opts.task } : {}) };
     this.counters.invocations++;
     if (cold) this.counters.coldStarts++;
     this.running++;
@@ -302,7 +289,7 @@ export class LocalProcessPool {
             run.killedFor = 'timeout';
             this.kill(inst);
           }, this.config.timeoutS * 1000);
-          const msg: ToInstance = { type: 'invoke', id, payload, instance: info };
+          const msg: ToInstance = { type: 'invoke', id, task: opts.task ?? 'rank', payload, instance: info };
           inst.proc.send(msg, (err) => {
             if (err && !run.settled) this.finish(inst, run, 'crash', new InvocationError(CRASH_ERROR, `could not reach instance ${inst.id} (${err.message})`));
           });
