@@ -5,17 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter, openDataset, openLocalDataset, samplesForPartitionBytes, bytesPerSample } from '../../src/data/dataset.js';
 import { encodePartition, type Partition } from '../../src/data/partition.js';
+import { samples } from './helpers/samples.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { DataError, UsageError } from '../../src/errors.js';
-
-function samples(n: number, firstId: bigint, labelled = true): Partition {
-  const image = new Float32Array(n * 5120);
-  for (let i = 0; i < image.length; i++) image[i] = ((i * 7919) % 1000) / 100;
-  const magnitude = new Float32Array(n * 5).map((_, i) => 15 + (i % 5) / 2);
-  const redshift = labelled ? new Float32Array(n).map((_, i) => 0.01 + i / 1000) : undefined;
-  const objectId = BigInt64Array.from({ length: n }, (_, i) => firstId + BigInt(i));
-  return { count: n, image, magnitude, redshift, objectId };
-}
 
 function tmp(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'cai-ds-'));
