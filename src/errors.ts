@@ -37,11 +37,14 @@ export class UsageError extends CaiError {
   }
 }
 
+/** Control characters (newlines included) that text quoted from a hostile file may carry, shown as spaces. */
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]+/g;
+
 /** A data file (partition, manifest, imported file) is unusable. `file` is named in the message. */
 export class DataError extends CaiError {
   readonly file: string;
   constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, ExitCode.data, options);
+    super(`${file}: ${problem}`.replace(CONTROL_CHARS, ' '), ExitCode.data, options);
     this.file = file;
   }
 }
@@ -50,7 +53,7 @@ export class DataError extends CaiError {
 export class ModelError extends CaiError {
   readonly file: string;
   constructor(file: string, problem: string, options?: { cause?: unknown }) {
-    super(`${file}: ${problem}`, ExitCode.model, options);
+    super(`${file}: ${problem}`.replace(CONTROL_CHARS, ' '), ExitCode.model, options);
     this.file = file;
   }
 }

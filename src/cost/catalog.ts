@@ -104,8 +104,12 @@ export function parseCatalog(text: string, file: string): PriceCatalog {
 export async function loadCatalog(path: string = DEFAULT_CATALOG_PATH): Promise<PriceCatalog> {
   let size: number;
   try {
-    size = (await stat(path)).size;
+    const info = await stat(path);
+    // A FIFO would block the read below: only a regular file is a catalog.
+    if (!info.isFile()) throw new DataError(path, 'price catalog is not a regular file');
+    size = info.size;
   } catch (err) {
+    if (err instanceof DataError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new DataError(path, code === 'ENOENT' ? 'price catalog not found' : `cannot read price catalog (${code ?? 'error'})`);
   }

@@ -7,8 +7,8 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '../errors.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, type Manifest, type PartitionEntry } from './manifest.js';
-import { PIXELS_PER_SAMPLE, checkFinite, concatPartitions, decodePartition, encodePartition, slicePartition, type Partition } from './partition.js';
+import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, tensorSpecs, type Manifest, type PartitionEntry } from './manifest.js';
+import { PIXELS_PER_SAMPLE, checkValues, concatPartitions, decodePartition, encodePartition, slicePartition, type Partition } from './partition.js';
 
 /** A manifest of a million partitions is ~250 MB of JSON; refuse anything larger before reading it. */
 export const MAX_MANIFEST_BYTES = 256 * 1024 * 1024;
@@ -35,16 +35,7 @@ export function partitionPath(index: number): string {
   return `${PARTITIONS_DIR}/part-${String(index).padStart(5, '0')}.safetensors`;
 }
 
-/** The tensor specs a manifest records for this project's partitions. */
-export function tensorSpecs(labelled: boolean): Manifest['tensors'] {
-  const t: Manifest['tensors'] = {
-    image: { dtype: 'float32', shape: [N_BANDS, IMAGE_SIZE, IMAGE_SIZE] },
-    magnitude: { dtype: 'float32', shape: [N_BANDS] },
-  };
-  if (labelled) t.redshift = { dtype: 'float32', shape: [] };
-  t.object_id = { dtype: 'int64', shape: [] };
-  return t;
-}
+export { tensorSpecs } from './manifest.js';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -68,8 +59,8 @@ export function dataKey(baseKey: string, relPath: string, fileForErrors: string)
 export interface ReadPartitionOptions {
   /** 'sha256' (default) hashes every byte; 'size' trusts the file once its size matches. */
   verify?: 'sha256' | 'size';
-  /** Scan for NaN/Infinity (default true). */
-  checkFinite?: boolean;
+  /** Scan for NaN/Infinity and values outside the physical bounds (default true). */
+  checkValues?: boolean;
 }
 
 export class Dataset {
@@ -98,7 +89,7 @@ export class Dataset {
 
   /**
    * Fetch + verify (size vs manifest before download; sha256 unless verify==='size'; decode; sample count;
-   * object ids first/last; finite values unless checkFinite false). Errors are DataError naming the partition file.
+   * object ids first/last; finite values within VALUE_BOUNDS unless checkValues false). Errors are DataError naming the partition file.
    */
   async readPartition(entry: PartitionEntry, opts: ReadPartitionOptions = {}): Promise<Partition> {
     const key = this.partitionKey(entry);
@@ -121,7 +112,7 @@ export class Dataset {
     }
     const p = decodePartition(bytes, file);
     checkAgainstEntry(p, entry, this.manifest, file);
-    if (opts.checkFinite !== false) checkFinite(p, file);
+    if (opts.checkValues !== false) checkValues(p, file);
     return p;
   }
 }
@@ -130,6 +121,7 @@ export class Dataset {
 export function checkAgainstEntry(p: Partition, entry: PartitionEntry, manifest: Manifest, file: string): void {
   if (p.count !== entry.samples) throw new DataError(file, `holds ${p.count} samples but the manifest says ${entry.samples}`);
   if (manifest.labelled && !p.redshift) throw new DataError(file, 'has no redshift tensor but the data set is labelled');
+  if (!manifest.labelled && p.redshift) throw new DataError(file, "has a redshift tensor but the manifest's tensor spec (an unlabelled data set) has none");
   if (p.count > 0) {
     const first = p.objectId[0]!.toString();
     const last = p.objectId[p.count - 1]!.toString();

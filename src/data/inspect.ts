@@ -1,8 +1,8 @@
 // Summaries and verification of data sets and single partition files: the numbers a person checks before
 // spending compute on a data set (counts, sizes, tensor layout, redshift and magnitude ranges).
-import { BANDS, type Manifest } from './manifest.js';
+import { BANDS, tensorSpecs, type Manifest } from './manifest.js';
 import type { Partition } from './partition.js';
-import { checkFinite, decodePartition } from './partition.js';
+import { checkValues, decodePartition } from './partition.js';
 import { CaiError, DataError, oneLine } from '../errors.js';
 import { parseSafetensors } from './safetensors.js';
 import type { Dataset } from './dataset.js';
@@ -77,6 +77,57 @@ function rangeOf(values: Float32Array): RangeSummary {
   return { min: v[0]!, max: v[v.length - 1]!, median };
 }
 
+/** Duplicate object ids reported one line each (each naming at most this many places); beyond this, one line counts the rest. */
+export const MAX_REPORTED_DUPLICATE_IDS = 10;
+
+/**
+ * Finds object ids that appear more than once, within a partition or across partitions. Holds two
+ * 8-byte copies of every id (one sorted, one in file order to name where each duplicate is), so a data
+ * set of 10^7 samples needs 160 MB.
+ */
+export class DuplicateIds {
+  private readonly parts: { file: string; ids: BigInt64Array }[] = [];
+  private total = 0;
+
+  add(ids: BigInt64Array, file: string): void {
+    this.parts.push({ file, ids: BigInt64Array.from(ids) });
+    this.total += ids.length;
+  }
+
+  /** One line per duplicated id (naming every file and sample holding it), at most MAX_REPORTED_DUPLICATE_IDS. */
+  problems(location: string): string[] {
+    const all = new BigInt64Array(this.total);
+    let at = 0;
+    for (const p of this.parts) {
+      all.set(p.ids, at);
+      at += p.ids.length;
+    }
+    all.sort();
+    const dups: bigint[] = [];
+    let more = 0;
+    for (let i = 1; i < all.length; i++) {
+      if (all[i] !== all[i - 1] || (i > 1 && all[i - 1] === all[i - 2])) continue;
+      if (dups.length < MAX_REPORTED_DUPLICATE_IDS) dups.push(all[i]!);
+      else more++;
+    }
+    if (dups.length === 0) return [];
+    const wanted = new Map<bigint, string[]>(dups.map((d) => [d, []]));
+    for (const p of this.parts)
+      for (let i = 0; i < p.ids.length; i++) {
+        const where = wanted.get(p.ids[i]!);
+        if (where) where.push(`${p.file} sample ${i}`);
+      }
+    const lines = dups.map((d) => {
+      const where = wanted.get(d)!;
+      const first = where[0]!.slice(0, where[0]!.lastIndexOf(' sample '));
+      const shown = where.length > MAX_REPORTED_DUPLICATE_IDS ? [...where.slice(0, MAX_REPORTED_DUPLICATE_IDS), `and ${where.length - MAX_REPORTED_DUPLICATE_IDS} more`] : where;
+      return `${first}: object id ${d} appears ${where.length} times (${shown.join(', ')})`;
+    });
+    if (more > 0) lines.push(`${location}: ${more} more object ids appear more than once`);
+    return lines;
+  }
+}
+
 export interface DatasetInspection {
   kind: 'dataset';
   location: string;
@@ -95,23 +146,27 @@ export interface DatasetInspection {
 
 /**
  * Read every partition once for the value ranges. With `verify`, each partition is checked against the
- * manifest (size, sha256, decode, shapes, ids, finite values) and every problem is collected, not just the first.
+ * manifest (size, sha256, decode, shapes, ids, values within bounds), object ids are checked to be unique
+ * across the whole data set, and every problem is collected, not just the first.
  */
 export async function inspectDataset(ds: Dataset, opts: { verify?: boolean; onPartition?: (done: number, total: number) => void } = {}): Promise<DatasetInspection> {
   const m = ds.manifest;
   const stats = new ValueStats();
   const problems: string[] = [];
+  const ids = opts.verify ? new DuplicateIds() : undefined;
   let done = 0;
   for (const entry of m.partitions) {
     try {
-      const p = await ds.readPartition(entry, opts.verify ? { verify: 'sha256', checkFinite: true } : { verify: 'size', checkFinite: false });
+      const p = await ds.readPartition(entry, opts.verify ? { verify: 'sha256', checkValues: true } : { verify: 'size', checkValues: false });
       stats.add(p);
+      ids?.add(p.objectId, ds.partitionLocation(entry));
     } catch (e) {
       if (!opts.verify || !(e instanceof CaiError)) throw e;
       problems.push(oneLine(e));
     }
     opts.onPartition?.(++done, m.partitions.length);
   }
+  if (ids) problems.push(...ids.problems(ds.location));
   const out: DatasetInspection = {
     kind: 'dataset',
     location: ds.location,
@@ -141,25 +196,23 @@ export interface PartitionInspection {
   verified?: { ok: boolean; checked: number; problems: string[] };
 }
 
-/** Summarize one partition file's bytes (decoding checks the layout; `verify` adds the finite-value scan). */
+/** Summarize one partition file's bytes (decoding checks the layout; `verify` adds the value scan and unique ids). */
 export function inspectPartitionBytes(bytes: Uint8Array, file: string, opts: { verify?: boolean } = {}): PartitionInspection {
   const p = decodePartition(bytes, file);
   const problems: string[] = [];
   if (opts.verify) {
     try {
-      checkFinite(p, file);
+      checkValues(p, file);
     } catch (e) {
       problems.push(oneLine(e));
     }
+    const ids = new DuplicateIds();
+    ids.add(p.objectId, file);
+    problems.push(...ids.problems(file));
   }
   const stats = new ValueStats();
   stats.add(p);
-  const tensors: Manifest['tensors'] = {
-    image: { dtype: 'float32', shape: [5, 32, 32] },
-    magnitude: { dtype: 'float32', shape: [5] },
-  };
-  if (p.redshift) tensors.redshift = { dtype: 'float32', shape: [] };
-  tensors.object_id = { dtype: 'int64', shape: [] };
+  const tensors = tensorSpecs(Boolean(p.redshift));
   const out: PartitionInspection = { kind: 'partition', location: file, bytes: bytes.byteLength, samples: p.count, labelled: Boolean(p.redshift), tensors, metadata: readMetadata(bytes, file), values: stats.summary() };
   if (opts.verify) out.verified = { ok: problems.length === 0, checked: 1, problems };
   return out;
@@ -206,7 +259,7 @@ export function formatInspection(x: DatasetInspection | PartitionInspection): st
     if (desc) lines.push(`${pad('source')} ${desc}`);
   }
   if (x.verified) {
-    if (x.verified.ok) lines.push(`${pad('verify')} ok: ${x.verified.checked} partition${x.verified.checked === 1 ? '' : 's'} (sizes, sha256, shapes, object ids, finite values)`);
+    if (x.verified.ok) lines.push(`${pad('verify')} ok: ${x.verified.checked} partition${x.verified.checked === 1 ? '' : 's'} (sizes, sha256, shapes, unique object ids, values within physical bounds)`);
     else {
       lines.push(`${pad('verify')} FAILED: ${x.verified.problems.length} problem${x.verified.problems.length === 1 ? '' : 's'} in ${x.verified.checked} partition${x.verified.checked === 1 ? '' : 's'}`);
       for (const p of x.verified.problems) lines.push(`  ${p}`);

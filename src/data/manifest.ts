@@ -26,6 +26,30 @@ export const safeRelativePath = z
 
 export { isSafeRelativePath };
 
+/** Nesting depth allowed in free-form JSON (`source`): deeper values would overflow recursive printers. */
+export const MAX_JSON_DEPTH = 32;
+
+/** Object ids are signed 64-bit integers, written as decimal strings. */
+const objectIdText = z
+  .string()
+  .regex(/^-?\d{1,19}$/)
+  // zod runs refinements even after the regex failed: test the form again before converting.
+  .refine((t) => !/^-?\d{1,19}$/.test(t) || (BigInt(t) >= -(2n ** 63n) && BigInt(t) < 2n ** 63n), { message: 'object id does not fit a signed 64-bit integer' });
+
+/** Depth of nested arrays and objects in a JSON value, walked without recursion. */
+export function jsonDepth(value: unknown, limit = MAX_JSON_DEPTH): number {
+  let deepest = 0;
+  const todo: [unknown, number][] = [[value, 0]];
+  while (todo.length) {
+    const [v, d] = todo.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (d + 1 > deepest) deepest = d + 1;
+    if (deepest > limit) return deepest;
+    for (const child of Object.values(v)) todo.push([child, d + 1]);
+  }
+  return deepest;
+}
+
 const tensorSpec = z.object({
   dtype: z.enum(['float32', 'int64']),
   /** Shape per sample (the leading sample dimension is implied). */
@@ -38,16 +62,19 @@ export const partitionEntry = z.object({
   bytes: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   /** Object ids of the first and last sample (decimal strings: SDSS objids exceed 2^53). */
-  firstObjectId: z.string().regex(/^-?\d+$/).optional(),
-  lastObjectId: z.string().regex(/^-?\d+$/).optional(),
+  firstObjectId: objectIdText.optional(),
+  lastObjectId: objectIdText.optional(),
 });
 export type PartitionEntry = z.infer<typeof partitionEntry>;
 
 export const manifestSchema = z.object({
   schemaVersion: z.literal(MANIFEST_SCHEMA_VERSION),
   name: z.string().max(256).optional(),
-  createdAt: z.string().optional(),
-  bands: z.array(z.string()).length(N_BANDS),
+  createdAt: z.string().max(64).optional(),
+  bands: z
+    .array(z.string().max(16))
+    .length(N_BANDS)
+    .refine((b) => b.every((x, i) => x === BANDS[i]), { message: `bands must be ${BANDS.join(',')} in that order (the order of the image planes)` }),
   labelled: z.boolean(),
   format: z.literal('safetensors'),
   tensors: z.record(tensorSpec),
@@ -55,9 +82,36 @@ export const manifestSchema = z.object({
   bytes: z.number().int().nonnegative(),
   partitions: z.array(partitionEntry).max(1_000_000),
   /** Free-form provenance: generator and seed, importer and source files. */
-  source: z.record(z.unknown()).optional(),
+  source: z
+    .record(z.unknown())
+    .refine((v) => jsonDepth(v) <= MAX_JSON_DEPTH, { message: `nests deeper than ${MAX_JSON_DEPTH} levels` })
+    .optional(),
 });
 export type Manifest = z.infer<typeof manifestSchema>;
+
+/** The tensor specs of this project's partitions: exactly what a manifest must record for them. */
+export function tensorSpecs(labelled: boolean): Manifest['tensors'] {
+  const t: Manifest['tensors'] = {
+    image: { dtype: 'float32', shape: [N_BANDS, IMAGE_SIZE, IMAGE_SIZE] },
+    magnitude: { dtype: 'float32', shape: [N_BANDS] },
+  };
+  if (labelled) t.redshift = { dtype: 'float32', shape: [] };
+  t.object_id = { dtype: 'int64', shape: [] };
+  return t;
+}
+
+/** The first difference between a manifest's tensor specs and what its partitions hold, or undefined. */
+export function tensorSpecProblem(tensors: Manifest['tensors'], labelled: boolean): string | undefined {
+  const want = tensorSpecs(labelled);
+  for (const [name, spec] of Object.entries(want)) {
+    const got = Object.hasOwn(tensors, name) ? tensors[name] : undefined;
+    if (!got) return `tensor spec lacks "${name}" (${labelled ? 'a labelled' : 'an unlabelled'} data set's partitions hold ${Object.keys(want).join(', ')})`;
+    if (got.dtype !== spec.dtype || got.shape.length !== spec.shape.length || got.shape.some((d, i) => d !== spec.shape[i]))
+      return `tensor spec of "${name}" is ${got.dtype} [${got.shape.join(',')}] but partitions hold ${spec.dtype} [${spec.shape.join(',')}] per sample`;
+  }
+  for (const name of Object.keys(tensors)) if (!Object.hasOwn(want, name)) return `tensor spec names "${name.slice(0, 64)}", which ${labelled ? 'a labelled' : 'an unlabelled'} data set's partitions do not hold`;
+  return undefined;
+}
 
 /** Parse and validate manifest JSON text; errors name the file and the first problem. */
 export function parseManifest(text: string, file: string): Manifest {
@@ -73,6 +127,8 @@ export function parseManifest(text: string, file: string): Manifest {
     throw new DataError(file, `invalid manifest at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
   }
   const m = parsed.data;
+  const specProblem = tensorSpecProblem(m.tensors, m.labelled);
+  if (specProblem) throw new DataError(file, specProblem);
   const total = m.partitions.reduce((s, p) => s + p.samples, 0);
   if (total !== m.samples) throw new DataError(file, `manifest says ${m.samples} samples but its partitions hold ${total}`);
   const bytes = m.partitions.reduce((s, p) => s + p.bytes, 0);

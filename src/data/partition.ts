@@ -68,6 +68,8 @@ export function decodePartition(bytes: Uint8Array, file: string): Partition {
     if (e.dtype !== DTYPE[name]) throw new DataError(file, `tensor "${name}" has dtype ${e.dtype}, expected ${DTYPE[name]}`);
     return e;
   };
+  // A partition holds these tensors and nothing else: the manifest's tensor spec describes exactly them.
+  for (const name of st.names) if (!Object.hasOwn(DTYPE, name)) throw new DataError(file, `unexpected tensor "${name.slice(0, 64)}" (a partition holds ${Object.keys(DTYPE).join(', ')})`);
   const img = entry('image', true)!;
   const count = img.shape[0];
   if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw new DataError(file, `tensor "image" has an invalid sample count ${String(count)}`);
@@ -101,18 +103,59 @@ function checkLengths(p: Partition, file: string): void {
   if (p.objectId.length !== n) throw new DataError(file, `object_id holds ${p.objectId.length} values, expected ${n}`);
 }
 
-/** Throw a DataError naming the first non-finite value, if any; samples are numbered from `firstSample`. */
-export function checkFinite(p: Partition, file: string, firstSample = 0): void {
-  const scan = (name: string, a: Float32Array, per: number): void => {
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i]!;
-      // v - v is NaN for both NaN and ±Infinity: one comparison per value on the hot path.
-      if (v - v !== 0) throw new DataError(file, `non-finite ${name} value ${v} in sample ${firstSample + Math.floor(i / per)}`);
-    }
+/**
+ * Physical bounds on the values of a partition. Values outside them are not measurements but corruption
+ * (or sentinels such as SDSS's -9999 for "not measured"), and would otherwise reach the model and come
+ * back as overflowing or meaningless predictions that look like the model's fault.
+ */
+export const VALUE_BOUNDS = {
+  /**
+   * |pixel| in nanomaggies (SDSS's flux unit). 10^6 nanomaggies in one pixel is magnitude 7.5, far brighter
+   * than anything SDSS records unsaturated (its stars saturate near magnitude 14 in total).
+   */
+  maxAbsPixel: 1e6,
+  /** Magnitudes: brighter than -30 is brighter than the Sun (-26.7); fainter than 50 is beyond any survey. */
+  minMagnitude: -30,
+  maxMagnitude: 50,
+  /** Redshift: 1 + z must be positive (z <= -1 has no physical meaning and makes metrics infinite). */
+  minRedshiftExclusive: -1,
+  /** No object is known beyond z ~ 15; 20 leaves room and still catches garbage. */
+  maxRedshift: 20,
+} as const;
+
+/** Index of the first value not in [lo, hi] (NaN included), or -1. Kept small and monomorphic: it is the hot loop. */
+function firstOutside(a: Float32Array, lo: number, hi: number): number {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i]!;
+    if (!(v >= lo && v <= hi)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Throw a DataError naming the first value that is non-finite or outside VALUE_BOUNDS, with its sample
+ * (numbered from `firstSample`).
+ */
+export function checkValues(p: Partition, file: string, firstSample = 0): void {
+  const B = VALUE_BOUNDS;
+  const refuse = (name: string, a: Float32Array, i: number, per: number, bound: string): never => {
+    const v = a[i]!;
+    const sample = firstSample + Math.floor(i / per);
+    if (v - v !== 0) throw new DataError(file, `non-finite ${name} value ${v} in sample ${sample}`);
+    throw new DataError(file, `${name} value ${v} in sample ${sample} is outside the physical bound ${bound}`);
   };
-  scan('image', p.image, PIXELS_PER_SAMPLE);
-  scan('magnitude', p.magnitude, N_BANDS);
-  if (p.redshift) scan('redshift', p.redshift, 1);
+  let i = firstOutside(p.image, -B.maxAbsPixel, B.maxAbsPixel);
+  if (i >= 0) refuse('image', p.image, i, PIXELS_PER_SAMPLE, `|pixel| <= ${B.maxAbsPixel} nanomaggies`);
+  i = firstOutside(p.magnitude, B.minMagnitude, B.maxMagnitude);
+  if (i >= 0) refuse('magnitude', p.magnitude, i, N_BANDS, `${B.minMagnitude} <= magnitude <= ${B.maxMagnitude}`);
+  const z = p.redshift;
+  if (z) {
+    // One value per sample, and an open lower bound: a loop of its own.
+    for (let k = 0; k < z.length; k++) {
+      const v = z[k]!;
+      if (!(v > B.minRedshiftExclusive && v <= B.maxRedshift)) refuse('redshift', z, k, 1, `${B.minRedshiftExclusive} < z <= ${B.maxRedshift}`);
+    }
+  }
 }
 
 /** Samples [start, end) of a partition as views (no copy). */

@@ -207,7 +207,7 @@ export interface PartitionSource {
   /** The manifest, for messages. */
   readonly location?: string;
   partitionLocation(entry: PartitionEntry): string;
-  readPartition(entry: PartitionEntry, opts?: { verify?: VerifyMode; checkFinite?: boolean }): Promise<Partition>;
+  readPartition(entry: PartitionEntry, opts?: { verify?: VerifyMode; checkValues?: boolean }): Promise<Partition>;
 }
 
 export interface PartitionTiming {
@@ -291,7 +291,7 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
 
   const load = (e: PartitionEntry): Promise<Loaded> => {
     const s = performance.now();
-    const promise = dataset.readPartition(e, { verify: args.verify ?? 'sha256', checkFinite: true }).then((p) => ({ p, ms: performance.now() - s }));
+    const promise = dataset.readPartition(e, { verify: args.verify ?? 'sha256', checkValues: true }).then((p) => ({ p, ms: performance.now() - s }));
     // A prefetched partition may fail while an earlier one is still running; it is reported when its turn comes.
     promise.catch(() => undefined);
     return promise;

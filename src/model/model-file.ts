@@ -1,6 +1,8 @@
-// Reading an ONNX model file: checked for existence, kind and size before any byte is read.
+// Reading an ONNX model file: checked for existence, kind and size before any byte is read, and for
+// external-data references that would leave the model's directory before the bytes are handed on.
 import { readFile, stat } from 'node:fs/promises';
 import { ModelError } from '../errors.js';
+import { checkExternalData } from './external-data.js';
 
 /** ONNX files larger than this are refused (protobuf itself caps a model at 2 GiB). */
 export const MAX_MODEL_BYTES = 2 ** 31;
@@ -29,5 +31,7 @@ export async function readModelBytes(path: string): Promise<Uint8Array> {
   } catch (err) {
     throw new ModelError(path, `cannot read model (${(err as Error).message})`);
   }
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const bytes = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  await checkExternalData(bytes, path);
+  return bytes;
 }

@@ -93,8 +93,12 @@ export const MAX_WEIGHTS_BYTES = 1 << 30;
 export async function readWeightsFile(path: string): Promise<WeightsFile> {
   let size: number;
   try {
-    size = (await stat(path)).size;
-  } catch {
+    const info = await stat(path);
+    // A FIFO or device would block the read below (or never end); only regular files are weights.
+    if (!info.isFile()) throw new ModelError(path, 'weights file is not a regular file');
+    size = info.size;
+  } catch (err) {
+    if (err instanceof ModelError) throw err;
     throw new ModelError(path, 'weights file not found');
   }
   if (size > MAX_WEIGHTS_BYTES) throw new ModelError(path, `weights file is ${size} bytes, larger than the ${MAX_WEIGHTS_BYTES}-byte limit`);

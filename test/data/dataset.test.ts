@@ -5,17 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatasetWriter, openDataset, openLocalDataset, samplesForPartitionBytes, bytesPerSample } from '../../src/data/dataset.js';
 import { encodePartition, type Partition } from '../../src/data/partition.js';
+import { samples } from './helpers/samples.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { DataError, UsageError } from '../../src/errors.js';
-
-function samples(n: number, firstId: bigint, labelled = true): Partition {
-  const image = new Float32Array(n * 5120);
-  for (let i = 0; i < image.length; i++) image[i] = ((i * 7919) % 1000) / 100;
-  const magnitude = new Float32Array(n * 5).map((_, i) => 15 + (i % 5) / 2);
-  const redshift = labelled ? new Float32Array(n).map((_, i) => 0.01 + i / 1000) : undefined;
-  const objectId = BigInt64Array.from({ length: n }, (_, i) => firstId + BigInt(i));
-  return { count: n, image, magnitude, redshift, objectId };
-}
 
 function tmp(t: { after(fn: () => void): void }): string {
   const d = mkdtempSync(join(tmpdir(), 'cai-ds-'));
@@ -160,7 +152,7 @@ test('truncated partition, checksum mismatch, wrong shape, NaN and count mismatc
   writeFileSync(f1, nanBytes);
   const e1n = { ...e1, bytes: nanBytes.length, sha256: sha256Hex(nanBytes) };
   await assert.rejects(ds.readPartition(e1n), (e: unknown) => e instanceof DataError && e.file === f1 && /non-finite magnitude value NaN in sample 1/.test(e.message));
-  assert.equal((await ds.readPartition(e1n, { checkFinite: false })).count, 3);
+  assert.equal((await ds.readPartition(e1n, { checkValues: false })).count, 3);
 
   const wrongIds = encodePartition(samples(3, 99n));
   writeFileSync(f1, wrongIds);

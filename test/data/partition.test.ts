@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodePartition, encodePartition, checkFinite, type Partition } from '../../src/data/partition.js';
+import { decodePartition, encodePartition, checkValues, type Partition } from '../../src/data/partition.js';
 import { DataError } from '../../src/errors.js';
 
 function sample(n: number, labelled = true): Partition {
@@ -33,8 +33,8 @@ test('truncated and hostile headers are refused with the file named', () => {
   assert.throws(() => decodePartition(huge, 'h.safetensors'), /h\.safetensors: safetensors header length/);
 });
 
-test('checkFinite names the sample holding a NaN', () => {
+test('checkValues names the sample holding a NaN', () => {
   const p = sample(4);
   p.image[3 * 5120 + 9] = NaN;
-  assert.throws(() => checkFinite(p, 'nan.safetensors'), /nan\.safetensors: non-finite image value NaN in sample 3/);
+  assert.throws(() => checkValues(p, 'nan.safetensors'), /nan\.safetensors: non-finite image value NaN in sample 3/);
 });

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SYNTH_PARAMETERS, synthCatalog, synthesize, type SynthGalaxy } from '../../src/data/synth/generator.js';
 import { synthesizeDataset } from '../../src/data/synth/write-dataset.js';
-import { encodePartition, concatPartitions, checkFinite } from '../../src/data/partition.js';
+import { encodePartition, concatPartitions, checkValues } from '../../src/data/partition.js';
 import { magToFlux } from '../../src/data/synth/catalog.js';
 import { bandMag, sedMag } from '../../src/data/synth/photometry.js';
 import { distanceModulus, angularDiameterDistanceMpc } from '../../src/data/synth/cosmology.js';
@@ -35,7 +35,7 @@ test('same seed and index range give identical bytes; chunks equal one run; seed
   const other = synthesize({ samples: 90, seed: 12 });
   assert.notEqual(sha(encodePartition(other)), sha(encodePartition(whole)));
   assert.notDeepEqual(Array.from(other.redshift!.subarray(0, 5)), Array.from(whole.redshift!.subarray(0, 5)));
-  checkFinite(whole, 'synth');
+  checkValues(whole, 'synth');
   // Large start indices and seeds work too (ids and noise stay distinct).
   const far = synthesize({ samples: 2, seed: 2 ** 40, startIndex: 2 ** 35 });
   assert.notEqual(far.objectId[0], far.objectId[1]);

@@ -139,7 +139,7 @@ function registerInspect(data: Command): void {
     .command('inspect')
     .description('summarize a data set, a partition file or a foreign file; --verify checks every partition')
     .argument('<path>', 'data set directory, manifest.json, .safetensors partition, or .pt/.npy/.npz/.h5/.hdf5 file')
-    .option('--verify', 'check every partition against the manifest: size, sha256, shapes, object ids, finite values (a foreign file: read every sample, check values are finite)')
+    .option('--verify', 'check every partition against the manifest: size, sha256, shapes, unique object ids, finite values within physical bounds (a foreign file: read every sample and check its values)')
     .option('--json', 'print the summary as JSON')
     .addHelpText(
       'after',

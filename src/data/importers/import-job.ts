@@ -1,7 +1,9 @@
 // `cai data import`: foreign files -> one native data set. Every file is opened and mapped first (headers
 // only), so a file that cannot be mapped fails the import before anything is written; then the files are
 // streamed one at a time, in sample ranges, into a DatasetWriter. The manifest is written only when
-// every file has been imported; on failure the partitions written so far are removed again.
+// every file has been imported; on failure, and on SIGINT, SIGTERM or SIGHUP, the partitions written so
+// far are removed again, so a rerun finds the output as it was. (SIGKILL cannot be caught: what it leaves
+// is partitions without a manifest, which a rerun with --overwrite replaces.)
 import type { Manifest } from '../manifest.js';
 import { DatasetWriter, bytesPerSample, partitionPath } from '../dataset.js';
 import { DataError } from '../../errors.js';
@@ -97,11 +99,62 @@ function describeSource(planned: Planned[]): Record<string, unknown> {
   };
 }
 
+/** Signals that stop an import: it removes what it wrote, then lets the signal end the process as usual. */
+export const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+/** Thrown out of an import stopped by a signal, when something else handles that signal too. */
+export class ImportInterrupted extends Error {
+  constructor(readonly signal: NodeJS.Signals) {
+    super(`import interrupted by ${signal}; the partitions it had written were removed`);
+  }
+}
+
+/** Notes a stop signal while installed; a second signal of the same kind ends the process at once. */
+function watchSignals(): { stopped(): NodeJS.Signals | undefined; release(): void } {
+  let got: NodeJS.Signals | undefined;
+  const handlers = STOP_SIGNALS.map((sig) => {
+    const handler = (): void => {
+      if (got === sig) {
+        process.removeListener(sig, handler);
+        process.kill(process.pid, sig);
+        return;
+      }
+      got = sig;
+    };
+    process.on(sig, handler);
+    return [sig, handler] as const;
+  });
+  return {
+    stopped: () => got,
+    release: () => {
+      for (const [sig, handler] of handlers) process.removeListener(sig, handler);
+    },
+  };
+}
+
 export async function importFiles(files: readonly string[], opts: ImportJobOptions): Promise<ImportReport> {
   if (files.length === 0) throw new DataError('(no files)', 'nothing to import');
   const planned = await plan(files, opts);
   const labelled = planned.every((p) => p.labelled);
   const total = planned.reduce((s, p) => s + p.samples, 0);
+  const signals = watchSignals();
+  try {
+    return await writeAll(planned, labelled, total, opts, signals.stopped);
+  } catch (e) {
+    const sig = e instanceof ImportInterrupted ? e.signal : undefined;
+    signals.release();
+    // Nobody else handles the signal: end the process the way the signal would have (exit 128 + n).
+    if (sig && process.listenerCount(sig) === 0) {
+      process.kill(process.pid, sig);
+      await new Promise(() => {});
+    }
+    throw e;
+  } finally {
+    signals.release();
+  }
+}
+
+async function writeAll(planned: Planned[], labelled: boolean, total: number, opts: ImportJobOptions, stopped: () => NodeJS.Signals | undefined): Promise<ImportReport> {
   const writer = await DatasetWriter.create(opts.out, {
     name: opts.name,
     labelled,
@@ -112,6 +165,10 @@ export async function importFiles(files: readonly string[], opts: ImportJobOptio
   });
   let done = 0;
   let manifest: Manifest;
+  const checkStop = (): void => {
+    const sig = stopped();
+    if (sig) throw new ImportInterrupted(sig);
+  };
   try {
     for (const [i, p] of planned.entries()) {
       let reader: ImportReader | undefined;
@@ -121,7 +178,10 @@ export async function importFiles(files: readonly string[], opts: ImportJobOptio
         if (reader.samples !== p.samples || reader.labelled !== p.labelled) throw new DataError(p.file, 'changed while importing');
         for (let s = 0; s < reader.samples; s += IMPORT_CHUNK_SAMPLES) {
           const e = Math.min(reader.samples, s + IMPORT_CHUNK_SAMPLES);
-          await writer.append(await reader.read(s, e));
+          const part = await reader.read(s, e);
+          checkStop();
+          await writer.append(part);
+          checkStop();
           done += e - s;
           opts.onProgress?.({ file: p.file, fileIndex: i, files: planned.length, samplesDone: done, samplesTotal: total });
         }
@@ -129,6 +189,7 @@ export async function importFiles(files: readonly string[], opts: ImportJobOptio
         await reader?.close();
       }
     }
+    checkStop();
     manifest = await writer.finish();
   } catch (e) {
     await removeWritten(writer);

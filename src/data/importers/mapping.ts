@@ -3,7 +3,7 @@
 // fit the native partition (image [N,5,32,32], magnitude [N,5], optional redshift [N], object id [N]).
 import { DataError, UsageError } from '../../errors.js';
 import { IMAGE_SIZE, N_BANDS } from '../manifest.js';
-import { PIXELS_PER_SAMPLE, type Partition } from '../partition.js';
+import { checkValues, type Partition } from '../partition.js';
 import { formatShape, isFloat, isInteger, toBigInt64, toFloat32, type ArrayInfo } from './ndarray.js';
 import type { ArraySource } from './source.js';
 
@@ -209,7 +209,7 @@ export function channelsLastToFirst(src: Float32Array, n: number): Float32Array 
   return out;
 }
 
-/** Samples [start, end) of a mapped source as a native partition (float32 values, int64 ids, finite). */
+/** Samples [start, end) of a mapped source as a native partition (float32 values, int64 ids, finite and within VALUE_BOUNDS). */
 export async function readMapped(source: ArraySource, mapping: ArrayMapping, start: number, end: number, idBase: bigint = 0n): Promise<Partition> {
   const { file } = source;
   const count = end - start;
@@ -228,15 +228,7 @@ export async function readMapped(source: ArraySource, mapping: ArrayMapping, sta
     for (let i = 0; i < count; i++) objectId[i] = first + BigInt(i);
   }
   // Sample numbers in messages count from the start of the file, not of this chunk.
-  scanFinite(file, 'image', image, PIXELS_PER_SAMPLE, start);
-  scanFinite(file, 'magnitude', magnitude, N_BANDS, start);
-  if (redshift) scanFinite(file, 'redshift', redshift, 1, start);
-  return { count, image, magnitude, redshift, objectId };
-}
-
-function scanFinite(file: string, what: string, a: Float32Array, per: number, first: number): void {
-  for (let i = 0; i < a.length; i++) {
-    const v = a[i]!;
-    if (v - v !== 0) throw new DataError(file, `non-finite ${what} value ${v} in sample ${first + Math.floor(i / per)}`);
-  }
+  const partition: Partition = { count, image, magnitude, redshift, objectId };
+  checkValues(partition, file, start);
+  return partition;
 }

@@ -1,8 +1,8 @@
 // NumPy .npy arrays, alone, inside an .npz (a zip of .npy files) or as a directory of .npy files.
 // The header is a Python dict literal; it is parsed by a small tokenizer, never evaluated. Only plain
 // numeric dtypes are accepted (object arrays would need pickle).
-import { open, readdir, stat } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { open, readdir, realpath, stat } from 'node:fs/promises';
+import { basename, join, sep } from 'node:path';
 import { DataError } from '../../errors.js';
 import { ITEM_SIZE, MAX_ARRAY_BYTES, MAX_STREAMED_BYTES, checkShape, formatShape, fortranStrides, fromBytes, gatherStrided, numel, sliceRows, type ArrayInfo, type DType, type NdArray } from './ndarray.js';
 import type { ArraySource } from './source.js';
@@ -151,6 +151,7 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
 /** Bytes needed to read the full header, given the first PREAMBLE bytes. */
 function headerSpan(pre: Uint8Array, file: string): number {
   if (pre.length < 10 || !NPY_MAGIC.every((b, i) => pre[i] === b)) throw new DataError(file, 'not a .npy array (bad magic)');
+  if (pre[6]! < 1 || pre[6]! > 3) throw new DataError(file, `unsupported .npy format version ${pre[6]}.${pre[7]}`);
   const dv = new DataView(pre.buffer, pre.byteOffset, pre.byteLength);
   const len = pre[6] === 1 ? 10 + dv.getUint16(8, true) : pre.length >= 12 ? 12 + dv.getUint32(8, true) : Infinity;
   if (len > MAX_NPY_HEADER + 12) throw new DataError(file, `.npy header exceeds the ${MAX_NPY_HEADER}-byte limit`);
@@ -160,10 +161,8 @@ function headerSpan(pre: Uint8Array, file: string): number {
 /** Where one .npy's bytes live: a file, or an entry of an .npz. */
 interface ByteSource {
   size: number;
-  /** Bytes [start, end). */
+  /** Bytes [start, end); a compressed entry is read forward (an earlier range restarts inflation). */
   range(start: number, end: number): Promise<Uint8Array>;
-  /** True when ranges are cheap (no decompression from the start). */
-  random: boolean;
   all(): Promise<Uint8Array>;
 }
 
@@ -196,20 +195,18 @@ class NpyArray {
     const h = this.header;
     if (h.shape.length === 0) throw new DataError(this.file, `array ${this.name} is a scalar, not an array of samples`);
     if (start < 0 || end > h.shape[0]! || start > end) throw new Error(`rows ${start}..${end} outside array ${this.name}`);
-    // C order with cheap ranges: read just these rows.
-    if (!h.fortranOrder && this.bytes.random) {
+    // C order: read just these rows (straight from the file, or inflated forward for a compressed entry),
+    // so memory follows the rows asked for, never the size an archive declares.
+    if (!h.fortranOrder) {
       const rowBytes = numel(h.shape.slice(1)) * ITEM_SIZE[h.dtype];
       const raw = await this.bytes.range(h.dataOffset + start * rowBytes, h.dataOffset + end * rowBytes);
       return { dtype: h.dtype, shape: [end - start, ...h.shape.slice(1)], data: fromBytes(raw, h.dtype, h.littleEndian) };
     }
     if (!this.whole) {
-      if (this.bytes.size > MAX_ARRAY_BYTES)
-        throw new DataError(this.file, `array ${this.name} is ${this.bytes.size} bytes; ${h.fortranOrder ? 'Fortran-order' : 'compressed'} arrays are loaded whole and the limit is ${MAX_ARRAY_BYTES}`);
+      // Fortran order is column-major: every row needs the whole array. The byte source caps what it
+      // loads whole (a file's real bytes, or a compressed entry's bounded inflation).
       const raw = (await this.bytes.all()).subarray(h.dataOffset);
-      let data = fromBytes(raw, h.dtype, h.littleEndian);
-      // Fortran order is column-major: gather it into row-major order.
-      if (h.fortranOrder) data = gatherStrided(data, 0, h.shape, fortranStrides(h.shape));
-      this.whole = { dtype: h.dtype, shape: h.shape, data };
+      this.whole = { dtype: h.dtype, shape: h.shape, data: gatherStrided(fromBytes(raw, h.dtype, h.littleEndian), 0, h.shape, fortranStrides(h.shape)) };
     }
     return sliceRows(this.whole, start, end);
   }
@@ -230,9 +227,11 @@ function fileBytes(path: string, size: number, file: string): ByteSource & { clo
   };
   return {
     size,
-    random: true,
     range,
-    all: () => range(0, size),
+    all: () => {
+      if (size > MAX_ARRAY_BYTES) throw new DataError(file, `is ${size} bytes; Fortran-order arrays are loaded whole and the limit is ${MAX_ARRAY_BYTES}`);
+      return range(0, size);
+    },
     close: async () => {
       await handle?.close();
       handle = undefined;
@@ -240,14 +239,15 @@ function fileBytes(path: string, size: number, file: string): ByteSource & { clo
   };
 }
 
-function entryBytes(zip: ZipArchive, name: string): ByteSource {
+function entryBytes(zip: ZipArchive, name: string): ByteSource & { close(): void } {
   const e = zip.entries.get(name)!;
-  let cached: Uint8Array | undefined;
+  const inflating = e.method === 0 ? undefined : zip.sequential(name);
   return {
     size: e.size,
-    random: e.method === 0,
-    range: (start, end) => (e.method === 0 ? zip.readRange(name, start, end) : start === 0 ? zip.readPrefix(name, end) : Promise.reject(new Error('range of a compressed entry'))),
-    all: async () => (cached ??= await zip.read(name)),
+    range: (start, end) => (inflating ? inflating.range(start, end) : zip.readRange(name, start, end)),
+    // Bounded by the archive: a stored entry's bytes are in the file, a compressed one is capped.
+    all: () => zip.read(name),
+    close: () => inflating?.close(),
   };
 }
 
@@ -304,6 +304,7 @@ export class NpzSource extends NpySetSource {
     file: string,
     arrays: NpyArray[],
     private readonly zip: ZipArchive,
+    private readonly closers: (() => void)[],
   ) {
     super(file, arrays, { compressed: [...zip.entries.values()].some((e) => e.method !== 0) });
   }
@@ -313,24 +314,34 @@ export class NpzSource extends NpySetSource {
 
   /** Takes ownership of `zip` (closes it on failure and on close()). */
   static async fromZip(zip: ZipArchive, file: string): Promise<NpzSource> {
+    const closers: (() => void)[] = [];
     try {
-      return new NpzSource(file, await loadNpzArrays(zip, file), zip);
+      return new NpzSource(file, await loadNpzArrays(zip, file, closers), zip, closers);
     } catch (e) {
+      for (const c of closers) c();
       zip.close();
       throw e;
     }
   }
   async close(): Promise<void> {
+    for (const c of this.closers) c();
     this.zip.close();
   }
 }
 
-async function loadNpzArrays(zip: ZipArchive, file: string): Promise<NpyArray[]> {
+async function loadNpzArrays(zip: ZipArchive, file: string, closers: (() => void)[]): Promise<NpyArray[]> {
   const arrays: NpyArray[] = [];
+  const names = new Set<string>();
   for (const name of zip.entries.keys()) {
     if (name.endsWith('/')) continue;
     if (!name.endsWith('.npy')) throw new DataError(file, `.npz entry ${name} is not a .npy array`);
-    arrays.push(await NpyArray.load(name.slice(0, -4), entryBytes(zip, name), file));
+    // np.load names each array after its entry without ".npy"; two entries may not give one name.
+    const arrayName = name.slice(0, -4);
+    if (arrayName === '' || names.has(arrayName)) throw new DataError(file, `.npz entry ${name} does not name a distinct array`);
+    names.add(arrayName);
+    const bytes = entryBytes(zip, name);
+    closers.push(bytes.close);
+    arrays.push(await NpyArray.load(arrayName, bytes, file));
   }
   if (arrays.length === 0) throw new DataError(file, '.npz holds no arrays');
   return arrays;
@@ -347,17 +358,25 @@ export class NpyDirSource extends NpySetSource {
     super(file, arrays, { files: arrays.map((a) => `${a.name}.npy`) });
   }
   static async open(dir: string, file: string = dir): Promise<NpyDirSource> {
-    const names = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isFile() && d.name.toLowerCase().endsWith('.npy')).map((d) => d.name).sort();
+    const names = (await readdir(dir, { withFileTypes: true })).filter((d) => !d.isDirectory() && d.name.toLowerCase().endsWith('.npy')).map((d) => d.name).sort();
     if (names.length === 0) throw new DataError(file, 'directory holds no .npy files');
     if (names.length > MAX_DIR_FILES) throw new DataError(file, `directory holds ${names.length} .npy files (at most ${MAX_DIR_FILES})`);
+    // The directory is the boundary: a symlink may point at another file in it, never outside it.
+    const root = await realpath(dir);
     const closers: (() => Promise<void>)[] = [];
     try {
       const arrays: NpyArray[] = [];
       for (const n of names) {
         const p = join(dir, n);
-        const bytes = fileBytes(p, (await stat(p)).size, join(file, n));
+        const where = join(file, n);
+        const real = await realpath(p).catch(() => undefined);
+        if (real === undefined) throw new DataError(where, 'is a broken symlink');
+        if (!real.startsWith(root + sep)) throw new DataError(where, `is a symlink to ${real}, outside the directory being imported`);
+        const info = await stat(real);
+        if (!info.isFile()) throw new DataError(where, 'is not a regular file');
+        const bytes = fileBytes(real, info.size, where);
         closers.push(bytes.close);
-        arrays.push(await NpyArray.load(n.slice(0, -4), bytes, join(file, n)));
+        arrays.push(await NpyArray.load(n.slice(0, -4), bytes, where));
       }
       return new NpyDirSource(file, arrays, closers);
     } catch (e) {

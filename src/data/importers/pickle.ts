@@ -2,6 +2,10 @@
 // globals become named references (only those on an allowlist), and calls (REDUCE, NEWOBJ, BUILD) become
 // records of "this would call X with these arguments". Nothing is ever executed or imported. Anything not
 // on the allowlist is refused with the global's name, the way torch.load(weights_only=True) refuses it.
+// Work and memory are bounded: every opcode consumes input, the values built are counted, containers
+// nest at most MAX_PICKLE_DEPTH deep, and a container is frozen once it is placed inside another, so
+// no structure can become cyclic or grow deeper after its depth was checked (Python's pickler always
+// fills a container before it uses it, except for self-referencing data, which no tensor file holds).
 import { DataError } from '../../errors.js';
 
 /** A reference to an allowlisted global such as `torch._utils._rebuild_tensor_v2`. */
@@ -53,10 +57,16 @@ export interface UnpickleOptions {
   persistentLoad?: (pid: PyValue) => unknown;
   maxMemo?: number;
   maxStack?: number;
+  maxValues?: number;
+  maxDepth?: number;
 }
 
 const DEFAULT_MAX_MEMO = 1 << 20;
 const DEFAULT_MAX_STACK = 1 << 20;
+/** Values (containers, strings, calls, ...) one pickle may build: a tensor file builds a few per tensor. */
+export const MAX_PICKLE_VALUES = 1_000_000;
+/** How deep containers may nest (a TensorDataset is 6 deep; Python's own limit is about 1000 frames). */
+export const MAX_PICKLE_DEPTH = 100;
 /** Strings longer than this in a tensor pickle are not plausible (names, dtype strings, keys). */
 const MAX_STRING = 1 << 24;
 const MAX_LONG_BYTES = 1024;
@@ -69,6 +79,11 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const { file } = opts;
   const maxMemo = opts.maxMemo ?? DEFAULT_MAX_MEMO;
   const maxStack = opts.maxStack ?? DEFAULT_MAX_STACK;
+  const maxValues = opts.maxValues ?? MAX_PICKLE_VALUES;
+  const maxDepth = opts.maxDepth ?? MAX_PICKLE_DEPTH;
+  let values = 0;
+  const depthOf = new WeakMap<object, number>();
+  const frozen = new WeakSet<object>();
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: StackItem[] = [];
   const memo = new Map<number, PyValue>();
@@ -114,11 +129,36 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const utf8 = (n: number): string => Buffer.from(take(n)).toString('utf8');
   const latin1 = (n: number): string => Buffer.from(take(n)).toString('latin1');
   const line = (): string => {
-    const end = bytes.indexOf(0x0a, pos);
-    if (end < 0 || end - pos > 1024) fail('unterminated or overlong text line');
-    const s = Buffer.from(bytes.subarray(pos, end)).toString('utf8');
-    pos = end + 1;
+    const at = bytes.subarray(pos, pos + 1025).indexOf(0x0a);
+    if (at < 0) fail('unterminated or overlong text line');
+    const s = Buffer.from(bytes.subarray(pos, pos + at)).toString('utf8');
+    pos += at + 1;
     return s;
+  };
+  /** Count a newly built value against the budget. */
+  const made = <T extends PyValue>(v: T): T => {
+    if (++values > maxValues) fail(`builds more than ${maxValues} values`);
+    return v;
+  };
+  // An object counts as one level (an empty list is a container too); scalars and strings as none.
+  const depth = (v: PyValue): number => (typeof v === 'object' && v !== null ? (depthOf.get(v) ?? 1) : 0);
+  /** `container` now holds `items`: freeze them, and check how deep the container has become. */
+  const holds = (container: object, items: readonly PyValue[]): void => {
+    if (frozen.has(container)) fail('modifies a value already placed inside another (cyclic or shared data is not tensor data)');
+    let d = depthOf.get(container) ?? 1;
+    for (const item of items) {
+      if (typeof item !== 'object' || item === null) continue;
+      if (item === container) fail('a container holds itself (cyclic data is not tensor data)');
+      frozen.add(item);
+      d = Math.max(d, 1 + depth(item));
+    }
+    if (d > maxDepth) fail(`containers nest more than ${maxDepth} deep`);
+    depthOf.set(container, d);
+  };
+  const tuple = (items: PyValue[]): PyTuple => {
+    const t = made(new PyTuple(items));
+    holds(t, items);
+    return t;
   };
   const push = (v: StackItem): void => {
     if (stack.length >= maxStack) fail(`stack exceeds ${maxStack} items`);
@@ -162,6 +202,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   const setItems = (target: PyValue, items: PyValue[]): void => {
     if (!(target instanceof PyDict)) fail('SETITEM(S) on a non-dict');
     if (items.length % 2 !== 0) fail('odd number of items for SETITEMS');
+    holds(target as PyDict, items);
     for (let i = 0; i < items.length; i += 2) (target as PyDict).map.set(dictKey(items[i]!), items[i + 1]!);
   };
   const callable = (v: PyValue): PyGlobal => {
@@ -170,6 +211,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
   };
   const tupleArgs = (v: PyValue): PyValue[] => {
     if (!(v instanceof PyTuple)) fail('call arguments are not a tuple');
+    frozen.add(v as PyTuple);
     return (v as PyTuple).items;
   };
   const long = (n: number): bigint | number => {
@@ -179,7 +221,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
     let v = 0n;
     for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]!);
     if (b[n - 1]! & 0x80) v -= 1n << BigInt(8 * n);
-    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : made(v);
   };
 
   for (;;) {
@@ -208,25 +250,25 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         push(top());
         break;
       case 0x7d: // EMPTY_DICT
-        push(new PyDict());
+        push(made(new PyDict()));
         break;
       case 0x5d: // EMPTY_LIST
-        push([]);
+        push(made([]));
         break;
       case 0x29: // EMPTY_TUPLE
-        push(new PyTuple([]));
+        push(tuple([]));
         break;
       case 0x74: // TUPLE
-        push(new PyTuple(popMark()));
+        push(tuple(popMark()));
         break;
       case 0x85: // TUPLE1
-        push(new PyTuple([pop()]));
+        push(tuple([pop()]));
         break;
       case 0x86: {
         // TUPLE2
         const b = pop();
         const a = pop();
-        push(new PyTuple([a, b]));
+        push(tuple([a, b]));
         break;
       }
       case 0x87: {
@@ -234,39 +276,43 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const c = pop();
         const b = pop();
         const a = pop();
-        push(new PyTuple([a, b, c]));
+        push(tuple([a, b, c]));
         break;
       }
-      case 0x6c: // LIST
-        push(popMark());
+      case 0x6c: {
+        // LIST
+        const list = made(popMark());
+        holds(list, list);
+        push(list);
         break;
+      }
       case 0x64: {
         // DICT
-        const d = new PyDict();
+        const d = made(new PyDict());
         setItems(d, popMark());
         push(d);
         break;
       }
       case 0x58: // BINUNICODE
-        push(utf8(u32()));
+        push(made(utf8(u32())));
         break;
       case 0x8c: // SHORT_BINUNICODE
-        push(utf8(u8()));
+        push(made(utf8(u8())));
         break;
       case 0x8d: // BINUNICODE8
-        push(utf8(u64()));
+        push(made(utf8(u64())));
         break;
       case 0x54: // BINSTRING (Python 2 str)
-        push(latin1(u32()));
+        push(made(latin1(u32())));
         break;
       case 0x55: // SHORT_BINSTRING
-        push(latin1(u8()));
+        push(made(latin1(u8())));
         break;
       case 0x42: // BINBYTES
-        push(new Uint8Array(take(u32())));
+        push(made(new Uint8Array(take(u32()))));
         break;
       case 0x43: // SHORT_BINBYTES
-        push(new Uint8Array(take(u8())));
+        push(made(new Uint8Array(take(u8()))));
         break;
       case 0x4a: // BININT
         need(4);
@@ -303,7 +349,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         // GLOBAL "module\nname\n"
         const module = line();
         const name = line();
-        push(global(module, name));
+        push(made(global(module, name)));
         break;
       }
       case 0x93: {
@@ -311,7 +357,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const name = pop();
         const module = pop();
         if (typeof module !== 'string' || typeof name !== 'string') fail('STACK_GLOBAL needs two strings');
-        push(global(module as string, name as string));
+        push(made(global(module as string, name as string)));
         break;
       }
       case 0x71: // BINPUT
@@ -334,22 +380,32 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const args = tupleArgs(pop());
         const fn = callable(pop());
         // An empty OrderedDict is plain data; pickle fills it with SETITEMS afterwards.
-        push(fn.qualified === 'collections.OrderedDict' && args.length === 0 ? new PyDict() : new PyCall(fn, args));
+        if (fn.qualified === 'collections.OrderedDict' && args.length === 0) push(made(new PyDict()));
+        else {
+          const call = made(new PyCall(fn, args));
+          holds(call, args);
+          push(call);
+        }
         break;
       }
       case 0x81: {
         // NEWOBJ
         const args = tupleArgs(pop());
-        push(new PyObject(callable(pop()), args));
+        const obj = made(new PyObject(callable(pop()), args));
+        holds(obj, args);
+        push(obj);
         break;
       }
       case 0x62: {
         // BUILD
         const state = pop();
         const target = top();
-        if (target instanceof PyObject) target.state = state;
-        else if (target instanceof PyCall) {
-          // Tensors built by REDUCE may get a state (e.g. parameter attributes); keep the call itself.
+        if (target instanceof PyObject) {
+          holds(target, [state]);
+          target.state = state;
+        } else if (target instanceof PyCall || target instanceof PyDict) {
+          // Tensors built by REDUCE may get a state (parameter attributes), and a state_dict's OrderedDict
+          // its `_metadata`; neither is tensor data, so the value is kept as it is.
         } else fail('BUILD on a value that is not an object');
         break;
       }
@@ -371,6 +427,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const v = pop();
         const list = top();
         if (!Array.isArray(list)) fail('APPEND on a non-list');
+        holds(list as PyValue[], [v]);
         (list as PyValue[]).push(v);
         break;
       }
@@ -379,6 +436,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         const items = popMark();
         const list = top();
         if (!Array.isArray(list)) fail('APPENDS on a non-list');
+        holds(list as PyValue[], items);
         for (const v of items) (list as PyValue[]).push(v);
         break;
       }
@@ -386,7 +444,7 @@ export function unpickle(bytes: Uint8Array, opts: UnpickleOptions): PyValue {
         // BINPERSID
         const pid = pop();
         if (!opts.persistentLoad) fail('persistent ids are not allowed here');
-        push({ persistent: opts.persistentLoad!(pid) });
+        push(made({ persistent: opts.persistentLoad!(pid) }));
         break;
       }
       default:

@@ -1,7 +1,7 @@
 // Storage in a local directory. Keys are '/'-separated paths relative to the root; a key that could leave
 // the root (absolute, '..', backslash, or a symlink pointing outside) is refused. Writes are atomic: a temp
 // file in the same directory, then rename, so readers see the old object or the whole new one.
-import { open, readdir, realpath, stat, unlink } from 'node:fs/promises';
+import { constants, open, readdir, realpath, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
@@ -31,7 +31,8 @@ export class LocalStorage implements Storage {
     await this.checkInsideRoot(file);
     let handle;
     try {
-      handle = await open(file, 'r');
+      // Non-blocking, so that a FIFO (or a device) in place of a file is refused below instead of hanging.
+      handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       throw notFoundOr(e, file);
     }

@@ -9,7 +9,7 @@ import { parseTorchPickle } from '../../../src/data/importers/torch.js';
 import { unpickle } from '../../../src/data/importers/pickle.js';
 import { ZipArchive } from '../../../src/data/importers/zip.js';
 import { PickleWriter } from './helpers/pickle-writer.js';
-import { bytesOf, torchEntries, torchPickle, torchZip, type TorchFileSpec } from './helpers/torch-writer.js';
+import { bytesOf, imageAndMagnitudeSpec, torchEntries, torchPickle, torchZip, type TorchFileSpec } from './helpers/torch-writer.js';
 import { writeZip } from './helpers/zip-writer.js';
 
 const FIXTURE = 'test/fixtures/cai-pt/partition-64.pt';
@@ -200,16 +200,7 @@ test('a pickle that names os.system or builtins.eval is refused without running 
 
 test('storage sizes are checked before any allocation', async () => {
   const n = 2;
-  const base = (): TorchFileSpec => ({
-    storages: [
-      { key: '0', type: 'FloatStorage', bytes: bytesOf(new Float32Array(n * 5120)) },
-      { key: '1', type: 'FloatStorage', bytes: bytesOf(new Float32Array(n * 5)) },
-    ],
-    tensors: [
-      { storage: '0', shape: [n, 5, 32, 32] },
-      { storage: '1', shape: [n, 5] },
-    ],
-  });
+  const base = (): TorchFileSpec => imageAndMagnitudeSpec(n);
   // The persistent id claims fewer elements than the tensor needs.
   const short = base();
   short.storages[0]!.numel = 100;

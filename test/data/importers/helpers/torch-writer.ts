@@ -42,6 +42,20 @@ export interface TorchFileSpec {
   tensors: TensorSpec[];
 }
 
+/** The smallest checkpoint an import maps: zero images [n,5,32,32] and magnitudes [n,5] in two storages. */
+export function imageAndMagnitudeSpec(n: number): TorchFileSpec {
+  return {
+    storages: [
+      { key: '0', type: 'FloatStorage', bytes: new Uint8Array(n * 5120 * 4) },
+      { key: '1', type: 'FloatStorage', bytes: new Uint8Array(n * 5 * 4) },
+    ],
+    tensors: [
+      { storage: '0', shape: [n, 5, 32, 32] },
+      { storage: '1', shape: [n, 5] },
+    ],
+  };
+}
+
 export function contiguous(shape: readonly number[]): number[] {
   const s: number[] = [];
   let acc = 1;

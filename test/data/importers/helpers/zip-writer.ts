@@ -9,6 +9,8 @@ export interface ZipInput {
   method?: 0 | 8;
   /** Uncompressed size written in the headers (default: the true size). */
   declaredSize?: number;
+  /** The bytes stored for the entry, already compressed (default: `data`, deflated for method 8). */
+  body?: Uint8Array;
 }
 
 export function writeZip(entries: readonly ZipInput[]): Uint8Array {
@@ -18,7 +20,7 @@ export function writeZip(entries: readonly ZipInput[]): Uint8Array {
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const method = e.method ?? 0;
-    const body = method === 8 ? deflateRawSync(e.data) : Buffer.from(e.data);
+    const body = e.body ? Buffer.from(e.body) : method === 8 ? deflateRawSync(e.data) : Buffer.from(e.data);
     const size = e.declaredSize ?? e.data.length;
     const crc = crc32(e.data) >>> 0;
     const local = Buffer.alloc(30);
