@@ -9,6 +9,7 @@ import { InferenceEngine, inferPartitions, type InferenceResult } from './engine
 import { accuracyMetrics, caiFields, peakRssBytes, performanceMetrics, type AccuracyMetrics, type PerformanceMetrics } from './metrics.js';
 import { PredictionsWriter } from './predictions.js';
 import { openAtomic } from '../util/atomic-file.js';
+import type { GpuCount } from './engine.js';
 import type { DeviceChoice } from './session.js';
 
 export const PREDICTIONS_FILE = 'predictions.csv';
@@ -19,9 +20,12 @@ export interface InferJobOptions {
   data: string;
   model: string | Uint8Array;
   out: string;
-  batchSize: number;
+  /** Default: the device's (engine.ts). */
+  batchSize?: number;
   threads?: number;
   device?: DeviceChoice;
+  gpus?: GpuCount;
+  sessionsPerGpu?: number;
   inputNames?: { image: string; magnitude: string };
   outputName?: string;
   readAhead?: number;
@@ -37,7 +41,7 @@ export interface InferReport {
   cai: Record<string, number | string | null>;
   model: { path: string; device: string; inputs: { image: string; magnitude: string }; output: string };
   data: { manifest: string; name?: string; samples: number; partitions: number; labelled: boolean };
-  config: { batchSize: number; threads: number; device: DeviceChoice; readAhead: number; verify: 'sha256' | 'size' };
+  config: { batchSize: number; threads: number; device: DeviceChoice; gpus: GpuCount; readAhead: number; verify: 'sha256' | 'size' };
   partitions: InferenceResult['partitions'];
   outputs: { predictions: string; metrics: string };
 }
@@ -50,7 +54,16 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
   const threads = o.threads ?? availableParallelism();
   const readAhead = o.readAhead ?? 1;
   const verify = o.verify ?? 'sha256';
-  const engine = await InferenceEngine.open(o.model, { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', inputNames: o.inputNames, outputName: o.outputName, onFallback: o.onFallback });
+  const engine = await InferenceEngine.open(o.model, {
+    batchSize: o.batchSize,
+    threads,
+    device: o.device ?? 'cpu',
+    gpus: o.gpus,
+    sessionsPerGpu: o.sessionsPerGpu,
+    inputNames: o.inputNames,
+    outputName: o.outputName,
+    onFallback: o.onFallback,
+  });
   let result: InferenceResult;
   try {
     const m = dataset.manifest;
@@ -79,6 +92,7 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
       wallMs: performance.now() - t0,
       ioMs: result.downloadMs,
       peakMemoryBytes: peakRssBytes(),
+      layout: result.layout,
     });
     const report: InferReport = {
       ...(result.zTrue ? { accuracy: accuracyMetrics(result.zTrue, result.zPred) } : {}),
@@ -97,7 +111,7 @@ export async function runInferJob(o: InferJobOptions): Promise<InferReport> {
         partitions: result.partitions.length,
         labelled: result.labelled,
       },
-      config: { batchSize: o.batchSize, threads, device: o.device ?? 'cpu', readAhead, verify },
+      config: { batchSize: result.batchSize, threads, device: o.device ?? 'cpu', gpus: o.gpus ?? 1, readAhead, verify },
       partitions: result.partitions,
       outputs: { predictions: predictionsPath, metrics: metricsPath },
     };
