@@ -1,29 +1,45 @@
-// The inference engine: one warm onnxruntime session in its own thread, batches fed as zero-copy views of a
-// partition, and a pipeline that fetches, verifies and decodes the next partitions on the caller's thread
-// while the model runs on the current one.
+// The inference engine: warm onnxruntime sessions in their own threads or processes ("lanes"), batches fed
+// as zero-copy views of a partition, and a pipeline that fetches, verifies and decodes the next partitions
+// on the caller's thread while the model runs on the current ones. On a GPU the engine keeps several
+// partitions in flight: sessionsPerGpu lanes on each of `gpus` adapters, so one lane's upload and
+// download overlap another's compute, and a machine with several GPUs uses them all.
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import type { Manifest, PartitionEntry } from '../data/manifest.js';
 import { N_BANDS } from '../data/manifest.js';
 import { PIXELS_PER_SAMPLE, type Partition } from '../data/partition.js';
 import type { VerifyMode } from '../data/verify-mode.js';
 import { CaiError, DataError, ModelError, UsageError } from '../errors.js';
-import type { Device, DeviceChoice } from '../runtime/devices.js';
+import { adapterSelectionEnv, type AdapterInfo } from '../runtime/adapters.js';
+import { MAX_LANES, openFirstAvailable, planDevices, type Device, type GpuCount, type DeviceCandidate, type DeviceChoice } from '../runtime/devices.js';
+import { vulkanProcessEnv } from '../runtime/vulkan-env.js';
 import { checkModelFile, type ModelIo } from './session.js';
-import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
+import { Lane } from './session-host.js';
+import type { WorkerInit } from './worker-protocol.js';
+
+export { MAX_LANES, type GpuCount } from '../runtime/devices.js';
+
 
 export interface EngineOptions {
-  batchSize: number;
-  /** Intra-op threads; default: every core. */
+  /** Samples per model call; default: the device's (256 on CPU, 1,024 on a GPU, 32 on a software adapter). */
+  batchSize?: number;
+  /** Intra-op threads, shared by the lanes; default: every core. */
   threads?: number;
   device?: DeviceChoice;
+  /** GPUs to use (ignored on CPU); default 1. With more than there are adapters, adapters take several. */
+  gpus?: GpuCount;
+  /** Pin to one GPU: its index among the device's adapters (a rank or worker slot passes its own). */
+  adapter?: number;
+  /** Sessions in flight per GPU; default: the device's (2 on a GPU, 1 on CPU or a software adapter). */
+  sessionsPerGpu?: number;
   inputNames?: { image: string; magnitude: string };
   outputName?: string;
-  /** Called once when `auto` falls back to CPU; default: a line on stderr. */
+  /** Called once with the sentence saying what `auto` chose and why; default: a line on stderr. */
   onFallback?: (message: string) => void;
 }
 
 export const MAX_BATCH_SIZE = 1 << 16;
+/** A software adapter (llvmpipe) runs the model at a few samples/s: small batches keep a call short. */
+const SOFTWARE_ADAPTER_BATCH = 32;
 
 export interface Prediction {
   zPred: Float32Array;
@@ -40,21 +56,41 @@ export interface PredictOptions {
   transfer?: boolean;
 }
 
-interface Pending {
-  resolve: (p: Prediction) => void;
-  reject: (e: Error) => void;
-  onBatch?: (done: number) => void;
+/** One GPU in use: its slot and, where the device lists adapters, which one. */
+export interface GpuSlot {
+  slot: number;
+  adapter?: AdapterInfo;
 }
 
-/** The worker entry: compiled .js next to this file, or the .ts source when running from source. */
-function spawnWorker(init: WorkerInit): Worker {
-  const fromSource = import.meta.url.endsWith('.ts');
-  const url = new URL(fromSource ? './session-worker.ts' : './session-worker.js', import.meta.url);
-  if (!fromSource) return new Worker(url, { workerData: init });
-  // Running from TypeScript source (tests, tsx): the worker needs the same loader to import .ts files.
-  const tsxApi = import.meta.resolve('tsx/esm/api');
-  const boot = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
-  return new Worker(boot, { eval: true, workerData: init });
+/** How the engine opened: for metrics.json and messages. */
+export interface EngineLayout {
+  device: Device;
+  /** The adapters in use, one per GPU slot (empty on CPU and on CUDA, which lists none). */
+  adapters: AdapterInfo[];
+  gpus: number;
+  sessionsPerGpu: number;
+  lanes: number;
+  /** The sentence saying what `auto` chose and why; absent for an explicit device. */
+  choice?: string;
+  /** Session creation of the first lane, and its warm-up batch (shader compilation on a GPU). */
+  firstOpenMs: number;
+  firstWarmUpMs: number;
+  /** The same for the lanes opened after it: the driver's shader cache is warm by then. */
+  laterOpenMs: number[];
+  laterWarmUpMs: number[];
+}
+
+function checkCount(name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v < 1 || v > MAX_LANES) throw new UsageError(`${name} must be an integer from 1 to ${MAX_LANES}, got ${v}`);
+}
+
+/** The GPU slots of a candidate: `gpus` of them over its adapters, or the one `adapter` names. */
+function gpuSlots(c: DeviceCandidate, gpus: GpuCount, adapter: number | undefined): GpuSlot[] {
+  if (!c.device.accelerator) return [{ slot: 0 }];
+  const listed = c.adapters;
+  if (adapter !== undefined) return [{ slot: adapter, ...(listed.length ? { adapter: listed[adapter % listed.length]! } : {}) }];
+  const n = gpus === 'all' ? Math.max(1, listed.length) : gpus;
+  return Array.from({ length: n }, (_, slot) => ({ slot, ...(listed.length ? { adapter: listed[slot % listed.length]! } : {}) }));
 }
 
 export class InferenceEngine {
@@ -62,79 +98,97 @@ export class InferenceEngine {
   readonly batchSize: number;
   readonly modelName: string;
   readonly io: ModelIo;
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
+  readonly layout: EngineLayout;
+  private readonly lanes: Lane[];
   private closed = false;
-  private failure: Error | undefined;
-  private closing: Promise<void> | undefined;
 
-  private constructor(worker: Worker, ready: Extract<FromWorker, { type: 'ready' }>, batchSize: number) {
-    this.worker = worker;
-    this.device = ready.device;
-    this.io = ready.io;
-    this.modelName = ready.modelName;
+  private constructor(lanes: Lane[], layout: EngineLayout, batchSize: number) {
+    this.lanes = lanes;
+    this.layout = layout;
+    this.device = layout.device;
+    this.io = lanes[0]!.ready.io;
+    this.modelName = lanes[0]!.ready.modelName;
     this.batchSize = batchSize;
-    worker.on('message', (m: FromWorker) => this.onMessage(m));
-    worker.on('error', (e) => this.fail(new CaiError(`inference thread failed: ${e.message}`)));
-    worker.on('exit', (code) => {
-      if (!this.closed) this.fail(new CaiError(`inference thread exited unexpectedly (code ${code})`));
-    });
-    worker.unref();
   }
 
   static async open(model: string | Uint8Array, opts: EngineOptions): Promise<InferenceEngine> {
     const bs = opts.batchSize;
-    if (!Number.isSafeInteger(bs) || bs < 1 || bs > MAX_BATCH_SIZE) throw new UsageError(`batch size must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${bs}`);
+    if (bs !== undefined && (!Number.isSafeInteger(bs) || bs < 1 || bs > MAX_BATCH_SIZE)) throw new UsageError(`batch size must be an integer from 1 to ${MAX_BATCH_SIZE}, got ${bs}`);
     const threads = opts.threads ?? availableParallelism();
     if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
+    const gpus = opts.gpus ?? 1;
+    if (gpus !== 'all') checkCount('--gpus', gpus);
+    if (opts.sessionsPerGpu !== undefined) checkCount('--sessions-per-gpu', opts.sessionsPerGpu);
+    if (opts.adapter !== undefined && (!Number.isSafeInteger(opts.adapter) || opts.adapter < 0)) throw new UsageError(`adapter must be a non-negative integer, got ${opts.adapter}`);
     if (typeof model === 'string') await checkModelFile(model);
     const io: Partial<ModelIo> = { ...opts.inputNames, ...(opts.outputName !== undefined ? { output: opts.outputName } : {}) };
-    const worker = spawnWorker({ model, device: opts.device ?? 'cpu', threads, io });
-    const ready = await new Promise<Extract<FromWorker, { type: 'ready' }>>((resolve, reject) => {
-      const onMessage = (m: FromWorker): void => {
-        if (m.type === 'fallback') {
-          if (opts.onFallback) opts.onFallback(m.message);
-          else process.stderr.write(m.message + '\n');
-        } else if (m.type === 'ready') {
-          cleanup();
-          resolve(m);
-        } else if (m.type === 'error') {
-          cleanup();
-          reject(fromWire(m.error));
-        }
-      };
-      const onError = (e: Error): void => {
-        cleanup();
-        reject(new CaiError(`inference thread failed to start: ${e.message}`));
-      };
-      const onExit = (code: number): void => {
-        cleanup();
-        reject(new CaiError(`inference thread exited during start (code ${code})`));
-      };
-      const cleanup = (): void => {
-        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
-      };
-      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
-    }).catch(async (err: unknown) => {
-      await worker.terminate();
-      throw err;
+    const choice = opts.device ?? 'cpu';
+    const plan = await planDevices(choice);
+
+    // The first lane decides the device (for auto: the first candidate whose session opens); the others
+    // open once it has warmed up, so they find the driver's shader cache filled.
+    let batchSize = 0;
+    let slots: GpuSlot[] = [];
+    let perGpu = 1;
+    const initFor = (c: DeviceCandidate, s: GpuSlot, laneThreads: number): WorkerInit => ({ model, device: c.device.name as Device, slot: s.slot, threads: laneThreads, io, batchSize });
+    const laneEnv = (s: GpuSlot, c: DeviceCandidate): NodeJS.ProcessEnv =>
+      c.device.host === 'process' ? vulkanProcessEnv(s.adapter ? adapterSelectionEnv(s.adapter, c.adapters) : {}) : process.env;
+    let laneThreads = threads;
+    const opened = await openFirstAvailable(choice, plan, async (c) => {
+      slots = gpuSlots(c, gpus, opts.adapter);
+      const software = slots.every((s) => s.adapter?.software);
+      perGpu = c.device.accelerator ? (opts.sessionsPerGpu ?? (software ? 1 : c.device.sessionsPerGpu)) : 1;
+      batchSize = bs ?? (software ? SOFTWARE_ADAPTER_BATCH : c.device.defaultBatchSize);
+      laneThreads = Math.max(1, Math.floor(threads / (slots.length * perGpu)));
+      return Lane.open(initFor(c, slots[0]!, laneThreads), laneEnv(slots[0]!, c));
     });
-    return new InferenceEngine(worker, ready, bs);
+    const c = opened.candidate;
+    if (opened.choice) {
+      if (opts.onFallback) opts.onFallback(opened.choice);
+      else process.stderr.write(opened.choice + '\n');
+    }
+    const first = opened.value;
+    // Lane order: every GPU's first session, then every GPU's second, so partitions spread over GPUs first.
+    const rest: GpuSlot[] = [];
+    for (let k = 0; k < perGpu; k++) for (const [i, s] of slots.entries()) if (k > 0 || i > 0) rest.push(s);
+    const others = await Promise.allSettled(rest.map((s) => Lane.open(initFor(c, s, laneThreads), laneEnv(s, c))));
+    const lanes = [first, ...others.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))];
+    const failed = others.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      await Promise.all(lanes.map((l) => l.close()));
+      throw failed.reason;
+    }
+    const layout: EngineLayout = {
+      device: c.device.name as Device,
+      adapters: slots.flatMap((s) => (s.adapter ? [s.adapter] : [])),
+      gpus: c.device.accelerator ? slots.length : 0,
+      sessionsPerGpu: perGpu,
+      lanes: lanes.length,
+      ...(opened.choice ? { choice: opened.choice } : {}),
+      firstOpenMs: first.ready.openMs,
+      firstWarmUpMs: first.ready.warmUpMs,
+      laterOpenMs: lanes.slice(1).map((l) => l.ready.openMs),
+      laterWarmUpMs: lanes.slice(1).map((l) => l.ready.warmUpMs),
+    };
+    return new InferenceEngine(lanes, layout, batchSize);
+  }
+
+  /** Partitions the engine can usefully hold at once: each lane busy with one and one queued behind it. */
+  get capacity(): number {
+    return this.lanes.length * 2;
   }
 
   /**
-   * Predict one partition in batches. The model thread reads tensors that are views of the partition's
-   * arrays: with `transfer` there is no copy at all; otherwise the image and magnitude arrays are copied
-   * once to hand them to the model thread, and the partition stays usable.
+   * Predict one partition in batches, on the lane with the least work queued. The model reads tensors
+   * that are views of the partition's arrays: with `transfer` a thread lane gets them without a copy;
+   * otherwise the image and magnitude arrays are copied once to hand them over, and the partition stays
+   * usable. A process lane always receives a copy through its channel.
    */
   predict(p: Partition, onBatch?: (done: number) => void, opts: PredictOptions = {}): Promise<Prediction> {
     if (this.closed) return Promise.reject(new CaiError('the inference engine is closed'));
-    if (this.failure) return Promise.reject(this.failure);
     const n = p.count;
     if (p.image.length !== n * PIXELS_PER_SAMPLE || p.magnitude.length !== n * N_BANDS)
       return Promise.reject(new DataError('(partition)', `tensor sizes do not match its ${n} samples`));
-    const id = this.nextId++;
     let image = p.image;
     let magnitude = p.magnitude;
     const movable = (b: ArrayBufferLike): b is ArrayBuffer => !(b instanceof SharedArrayBuffer);
@@ -148,56 +202,14 @@ export class InferenceEngine {
       magnitude = magnitude.slice();
       transfer = [image.buffer as ArrayBuffer, magnitude.buffer as ArrayBuffer];
     }
-    const msg: ToWorker = { type: 'predict', id, count: n, batchSize: this.batchSize, image, magnitude };
-    return new Promise<Prediction>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onBatch });
-      this.worker.ref();
-      try {
-        this.worker.postMessage(msg, transfer);
-      } catch {
-        // A buffer that cannot be transferred (e.g. from Node's shared Buffer pool) is cloned instead.
-        this.worker.postMessage(msg);
-      }
-    });
-  }
-
-  private onMessage(m: FromWorker): void {
-    if (m.type === 'fallback' || m.type === 'ready' || m.type === 'closed') return;
-    const id = m.id;
-    const p = id === undefined ? undefined : this.pending.get(id);
-    if (m.type === 'batch') {
-      p?.onBatch?.(m.done);
-      return;
-    }
-    if (id === undefined) {
-      this.fail(fromWire(m.type === 'error' ? m.error : { kind: 'other', message: 'unexpected message', exitCode: 1 }));
-      return;
-    }
-    if (!p) return;
-    this.pending.delete(id);
-    if (this.pending.size === 0) this.worker.unref();
-    if (m.type === 'result') p.resolve({ zPred: m.zPred, batches: m.batches, inferenceMs: m.inferenceMs });
-    else p.reject(fromWire(m.error));
-  }
-
-  private fail(err: Error): void {
-    this.failure ??= err;
-    for (const p of this.pending.values()) p.reject(err);
-    this.pending.clear();
+    let lane = this.lanes[0]!;
+    for (const l of this.lanes) if (l.queuedSamples < lane.queuedSamples) lane = l;
+    return lane.predict({ count: n, image, magnitude }, transfer, onBatch);
   }
 
   async close(): Promise<void> {
-    if (this.closing) return this.closing;
-    this.closing = (async () => {
-      this.closed = true;
-      this.worker.ref();
-      const done = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
-      if (!this.failure) this.worker.postMessage({ type: 'close' } satisfies ToWorker);
-      else void this.worker.terminate();
-      await done;
-      this.fail(new CaiError('the inference engine is closed'));
-    })();
-    return this.closing;
+    this.closed = true;
+    await Promise.all(this.lanes.map((l) => l.close()));
   }
 }
 
@@ -236,6 +248,8 @@ export interface InferenceResult {
   downloadMs: number;
   waitMs: number;
   wallMs: number;
+  /** How the engine opened: device, adapters, lanes, warm-up. */
+  layout: EngineLayout;
 }
 
 export interface InferArgs {
@@ -259,9 +273,10 @@ interface Loaded {
 }
 
 /**
- * Predict partitions in order. Up to `readAhead` partitions are fetched, verified and decoded while the
- * model runs, and the next decoded partition is queued on the model thread before the current one ends,
- * so the model never waits on a partition boundary. Partitions are handed over without copies.
+ * Predict partitions, results in manifest order. Up to `readAhead` partitions are fetched, verified and
+ * decoded while the model runs, and up to the engine's capacity are on its lanes at once (each lane busy
+ * with one and one queued behind it), so no lane waits on a partition boundary. Partitions are handed
+ * to thread lanes without copies.
  */
 export async function inferPartitions(args: InferArgs): Promise<InferenceResult> {
   const t0 = performance.now();
@@ -302,23 +317,31 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
     while (next < entries.length && loads.length < limit) loads.push(load(entries[next++]!));
   };
 
-  // Model-thread idle time: from when it finished all it was given until the next partition is queued.
+  // Model idle time: from when the lanes finished all they were given until the next partition is queued.
   let outstanding = 0;
   let idleSince = performance.now();
-  let completed = 0;
   let batches = 0;
   let inferenceMs = 0;
   let downloadMs = 0;
   let waitMs = 0;
-  let previous: Promise<void> | undefined;
+  // Up to engine.capacity partitions are on the lanes at once; progress counts the samples of each.
+  const inFlight = new Set<Promise<void>>();
+  const doneOf = new Map<number, number>();
+  let samplesCompleted = 0;
+  let partitionsCompleted = 0;
+  const report = (): void => {
+    let partial = 0;
+    for (const d of doneOf.values()) partial += d;
+    args.onProgress?.({ samplesDone: samplesCompleted + partial, partitionsDone: partitionsCompleted });
+  };
+  const capacity = Math.max(1, engine.capacity);
 
   try {
     for (let i = 0; i < entries.length; i++) {
       args.signal?.throwIfAborted();
-      if (readAhead === 0 && previous) {
-        // No read-ahead: the next partition is fetched only once the model is done with the previous one.
-        await previous;
-        previous = undefined;
+      if (readAhead === 0) {
+        // No read-ahead: the next partition is fetched only once the model is done with the ones before.
+        await Promise.all(inFlight);
       }
       fill(Math.max(1, readAhead));
       const entry = entries[i]!;
@@ -334,10 +357,20 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
       objectId.set(p.objectId, at);
       if (zTrue) zTrue.set(p.redshift!, at);
 
+      // The lanes are full: wait for one partition to finish (a failure ends the loop here).
+      while (inFlight.size >= capacity) await Promise.race(inFlight);
       const waited = outstanding === 0 ? performance.now() - idleSince : 0;
       waitMs += waited;
       outstanding++;
-      const prediction = engine.predict(p, (done) => args.onProgress?.({ samplesDone: at + done, partitionsDone: i }), { transfer: true });
+      doneOf.set(i, 0);
+      const prediction = engine.predict(
+        p,
+        (done) => {
+          doneOf.set(i, done);
+          report();
+        },
+        { transfer: true },
+      );
       const recorded = prediction.then(
         (pred) => {
           if (--outstanding === 0) idleSince = performance.now();
@@ -345,9 +378,11 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
           batches += pred.batches;
           inferenceMs += pred.inferenceMs;
           downloadMs += ms;
-          completed++;
-          partitions.push({ path: entry.path, samples: entry.samples, batches: pred.batches, downloadMs: ms, waitMs: waited, inferenceMs: pred.inferenceMs });
-          args.onProgress?.({ samplesDone: at + entry.samples, partitionsDone: i + 1 });
+          doneOf.delete(i);
+          samplesCompleted += entry.samples;
+          partitionsCompleted++;
+          partitions[i] = { path: entry.path, samples: entry.samples, batches: pred.batches, downloadMs: ms, waitMs: waited, inferenceMs: pred.inferenceMs };
+          report();
         },
         (err: unknown) => {
           if (err instanceof ModelError) throw new ModelError(err.file, `${err.message.slice(err.file.length + 2)} in ${where}`, { cause: err });
@@ -355,14 +390,14 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
         },
       );
       recorded.catch(() => undefined);
-      // The model thread now has this partition queued behind the previous one: wait for the previous.
-      if (previous) await previous;
-      previous = recorded;
+      const tracked: Promise<void> = recorded.finally(() => inFlight.delete(tracked));
+      tracked.catch(() => undefined);
+      inFlight.add(tracked);
     }
-    if (previous) await previous;
+    await Promise.all(inFlight);
   } finally {
-    // On failure, let a partition still on the model thread finish before the caller reuses or closes it.
-    if (previous) await previous.catch(() => undefined);
+    // On failure, let the partitions still on the lanes finish before the caller reuses or closes the engine.
+    await Promise.allSettled(inFlight);
   }
   return {
     partitions,
@@ -378,5 +413,6 @@ export async function inferPartitions(args: InferArgs): Promise<InferenceResult>
     downloadMs,
     waitMs,
     wallMs: performance.now() - t0,
+    layout: engine.layout,
   };
 }

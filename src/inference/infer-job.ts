@@ -11,6 +11,7 @@ import { caiFields, performanceMetrics, type PerformanceMetrics } from './metric
 import { PREDICTIONS_FILE, PredictionsWriter } from './predictions.js';
 import { openAtomic } from '../util/atomic-file.js';
 import { peakRssBytes } from '../util/peak-memory.js';
+import type { GpuCount } from './engine.js';
 import type { DeviceChoice } from './session.js';
 
 export { PREDICTIONS_FILE } from './predictions.js';
@@ -22,9 +23,12 @@ export interface InferJobOptions {
   data: string;
   model: string | Uint8Array;
   out: string;
-  batchSize: number;
+  /** Default: the device's (engine.ts). */
+  batchSize?: number;
   threads?: number;
   device?: DeviceChoice;
+  gpus?: GpuCount;
+  sessionsPerGpu?: number;
   inputNames?: { image: string; magnitude: string };
   outputName?: string;
   readAhead?: number;
@@ -40,7 +44,7 @@ export interface InferReport {
   cai: Record<string, number | string | null>;
   model: { path: string; device: string; inputs: { image: string; magnitude: string }; output: string };
   data: { manifest: string; name?: string; samples: number; partitions: number; labelled: boolean };
-  config: { batchSize: number; threads: number; device: DeviceChoice; readAhead: number; verify: 'sha256' | 'size' };
+  config: { batchSize: number; threads: number; device: DeviceChoice; gpus: GpuCount; readAhead: number; verify: 'sha256' | 'size' };
   partitions: InferenceResult['partitions'];
   outputs: { predictions: string; metrics: string };
 }
@@ -53,7 +57,16 @@ export async function runInferJob(job: InferJobOptions): Promise<InferReport> {
   const threads = job.threads ?? availableParallelism();
   const readAhead = job.readAhead ?? 1;
   const verify = job.verify ?? 'sha256';
-  const engine = await InferenceEngine.open(job.model, { batchSize: job.batchSize, threads, device: job.device ?? 'cpu', inputNames: job.inputNames, outputName: job.outputName, onFallback: job.onFallback });
+  const engine = await InferenceEngine.open(job.model, {
+    batchSize: job.batchSize,
+    threads,
+    device: job.device ?? 'cpu',
+    gpus: job.gpus,
+    sessionsPerGpu: job.sessionsPerGpu,
+    inputNames: job.inputNames,
+    outputName: job.outputName,
+    onFallback: job.onFallback,
+  });
   let result: InferenceResult;
   try {
     const m = dataset.manifest;
@@ -82,6 +95,7 @@ export async function runInferJob(job: InferJobOptions): Promise<InferReport> {
       wallMs: performance.now() - t0,
       ioMs: result.downloadMs,
       peakMemoryBytes: peakRssBytes(),
+      layout: result.layout,
     });
     const report: InferReport = {
       ...(result.zTrue ? { accuracy: accuracyMetrics(result.zTrue, result.zPred) } : {}),
@@ -100,7 +114,7 @@ export async function runInferJob(job: InferJobOptions): Promise<InferReport> {
         partitions: result.partitions.length,
         labelled: result.labelled,
       },
-      config: { batchSize: job.batchSize, threads, device: job.device ?? 'cpu', readAhead, verify },
+      config: { batchSize: result.batchSize, threads, device: job.device ?? 'cpu', gpus: job.gpus ?? 1, readAhead, verify },
       partitions: result.partitions,
       outputs: { predictions: predictionsPath, metrics: metricsPath },
     };

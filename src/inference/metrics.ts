@@ -3,6 +3,8 @@
 // metrics/accuracy.ts, below both inference and model building.
 import { INPUT_BYTES_PER_SAMPLE } from '../data/manifest.js';
 import { peakRssBytes } from '../util/peak-memory.js';
+import type { AdapterInfo } from '../runtime/adapters.js';
+import type { EngineLayout } from './engine.js';
 
 
 export interface PerformanceInput {
@@ -18,6 +20,26 @@ export interface PerformanceInput {
   ioMs?: number;
   /** Peak resident set size in bytes; defaults to this process's. */
   peakMemoryBytes?: number;
+  /** How the engine opened (adapters, sessions, warm-up); absent: one CPU session. */
+  layout?: EngineLayout;
+}
+
+/** Where the model ran: the adapter, how many sessions on how many GPUs, and what opening them cost. */
+export interface PlacementMetrics {
+  /** Every GPU slot's adapter, in slot order (one entry per GPU in use; the first is performance.adapter). */
+  adapters: AdapterInfo[];
+  /** How the adapter is known: read from vulkaninfo, as the adapter Dawn's high-performance order opens. */
+  adapterSource: string | null;
+  gpus: number;
+  sessionsPerGpu: number;
+  sessions: number;
+  /** What `--device auto` chose and why; null for an explicit device. */
+  deviceChoice: string | null;
+  /** Session creation and the warm-up batch (shader compilation on a GPU): first session, then the others. */
+  firstSessionOpenS: number;
+  firstSessionWarmUpS: number;
+  laterSessionsOpenS: number[];
+  laterSessionsWarmUpS: number[];
 }
 
 /**
@@ -46,6 +68,27 @@ export interface PerformanceMetrics {
   ioTimeS: number | null;
   /** peak resident memory of the process, MB (10^6 bytes) */
   peakMemoryMB: number;
+  /** The (first) GPU adapter the model ran on: name, type, backend, ids, driver, limits; null on CPU and CUDA. */
+  adapter: AdapterInfo | null;
+  placement: PlacementMetrics;
+}
+
+const ADAPTER_SOURCE = "vulkaninfo (Vulkan physical devices), as the adapter Dawn's high-performance order opens";
+
+export function placementMetrics(layout: EngineLayout | undefined): PlacementMetrics {
+  const s = (ms: number): number => ms / 1000;
+  return {
+    adapters: layout?.adapters ?? [],
+    adapterSource: layout?.adapters.length ? ADAPTER_SOURCE : null,
+    gpus: layout?.gpus ?? 0,
+    sessionsPerGpu: layout?.sessionsPerGpu ?? 1,
+    sessions: layout?.lanes ?? 1,
+    deviceChoice: layout?.choice ?? null,
+    firstSessionOpenS: s(layout?.firstOpenMs ?? 0),
+    firstSessionWarmUpS: s(layout?.firstWarmUpMs ?? 0),
+    laterSessionsOpenS: (layout?.laterOpenMs ?? []).map(s),
+    laterSessionsWarmUpS: (layout?.laterWarmUpMs ?? []).map(s),
+  };
 }
 
 
@@ -69,6 +112,8 @@ export function performanceMetrics(p: PerformanceInput): PerformanceMetrics {
     endToEndSamplesPerS: rate(p.samples, wallTimeS),
     ioTimeS: p.ioMs === undefined ? null : p.ioMs / 1000,
     peakMemoryMB: (p.peakMemoryBytes ?? peakRssBytes()) / 1e6,
+    adapter: p.layout?.adapters[0] ?? null,
+    placement: placementMetrics(p.layout),
   };
 }
 

@@ -3,10 +3,13 @@
 // same values with the same one-line messages, before the model or the data are opened.
 import { parseVerifyMode, type VerifyMode } from '../data/verify-mode.js';
 import { UsageError } from '../errors.js';
-import { parseDeviceChoice, type DeviceChoice } from '../runtime/devices.js';
+import { MAX_LANES, parseDeviceChoice, type DeviceChoice, type GpuCount } from '../runtime/devices.js';
 
 export interface InferOptionValues {
   device: string;
+  /** A count or "all"; default 1. */
+  gpus?: string;
+  sessionsPerGpu?: number;
   verify: string;
   threads?: number;
   readAhead: number;
@@ -16,6 +19,8 @@ export interface InferOptionValues {
 
 export interface CheckedInferOptions {
   device: DeviceChoice;
+  gpus: GpuCount;
+  sessionsPerGpu?: number;
   verify: VerifyMode;
   threads?: number;
   readAhead: number;
@@ -27,7 +32,25 @@ export function checkInferOptions(v: InferOptionValues): CheckedInferOptions {
   const verify = parseVerifyMode(v.verify);
   if (v.threads !== undefined && v.threads < 1) throw new UsageError(`--threads must be at least 1, got ${v.threads}`);
   if (v.readAhead < 0) throw new UsageError(`--read-ahead must be 0 or more, got ${v.readAhead}`);
-  return { device, verify, ...(v.threads !== undefined ? { threads: v.threads } : {}), readAhead: v.readAhead, inputNames: parseInputNames(v.inputNames) };
+  const gpus = parseGpuCount(v.gpus ?? '1');
+  if (v.sessionsPerGpu !== undefined && (v.sessionsPerGpu < 1 || v.sessionsPerGpu > MAX_LANES)) throw new UsageError(`--sessions-per-gpu must be from 1 to ${MAX_LANES}, got ${v.sessionsPerGpu}`);
+  return {
+    device,
+    gpus,
+    ...(v.sessionsPerGpu !== undefined ? { sessionsPerGpu: v.sessionsPerGpu } : {}),
+    verify,
+    ...(v.threads !== undefined ? { threads: v.threads } : {}),
+    readAhead: v.readAhead,
+    inputNames: parseInputNames(v.inputNames),
+  };
+}
+
+/** "2" -> 2, "all" -> 'all'; anything else is a usage error naming `flag`. */
+export function parseGpuCount(text: string, flag = '--gpus'): GpuCount {
+  if (text === 'all') return 'all';
+  const n = Number(text);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1 || n > MAX_LANES) throw new UsageError(`${flag} must be all or an integer from 1 to ${MAX_LANES}, got "${text}"`);
+  return n;
 }
 
 /** "image,magnitude" -> the two names; anything but two non-empty names is a usage error. */

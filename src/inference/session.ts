@@ -1,11 +1,11 @@
 // Opening an onnxruntime session for a redshift model: the device choice (a device of the registry in
-// runtime/devices.ts, or auto with a CPU fallback), thread counts, and a check that the model has the
-// inputs and output the engine feeds.
+// runtime/devices.ts, or auto with a CPU fallback), the GPU a session is pinned to, thread counts, and a
+// check that the model has the inputs and output the engine feeds.
 import { availableParallelism } from 'node:os';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
-import { ModelError, UnavailableError, UsageError } from '../errors.js';
+import { ModelError, UsageError } from '../errors.js';
 import { readModelBytes } from '../model/model-file.js';
-import { devicesToTry, type Device, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
+import { DeviceUnavailable, openFirstAvailable, planDevices, type Device, type DeviceCandidate, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
 import { createSession, quietRuntimeLog, type RuntimeSession, type ValueMetadata } from '../runtime/onnxruntime.js';
 
 export type { Device, DeviceChoice } from '../runtime/devices.js';
@@ -19,17 +19,21 @@ export const DEFAULT_IO: ModelIo = { image: 'image', magnitude: 'magnitude', out
 
 export interface SessionOptions {
   device?: DeviceChoice;
+  /** Which of the device's GPUs (CUDA's device id); WebGPU's adapter is chosen per process instead. */
+  slot?: number;
   /** Intra-op threads; default: every core. */
   threads?: number;
   interOpThreads?: number;
   io?: Partial<ModelIo>;
-  /** Called once with a human sentence when `auto` falls back to CPU. Default: a line on stderr. */
+  /** Called once with the sentence saying what `auto` chose and why (a fallback to CPU included). Default: a line on stderr. */
   onFallback?: (message: string) => void;
 }
 
 export interface OpenedSession {
   session: RuntimeSession;
   device: Device;
+  /** The plan's candidate that opened: the device and the adapters it lists. */
+  candidate: DeviceCandidate;
   io: ModelIo;
   /** What messages call the model: its path, or "(model bytes)". */
   modelName: string;
@@ -37,7 +41,7 @@ export interface OpenedSession {
 
 export { MAX_MODEL_BYTES, checkModelFile } from '../model/model-file.js';
 
-let fallbackAnnounced = false;
+let choiceAnnounced = false;
 
 /** Open and validate a model. Errors: ModelError (file named) for missing/invalid/incompatible models. */
 export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<OpenedSession> {
@@ -49,36 +53,32 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const bytes = typeof model === 'string' ? await readModelBytes(model) : model;
   quietRuntimeLog();
   const settings = { threads, interOpThreads: opts.interOpThreads ?? 1 };
-
-  // The first device of the choice that loads; on to the next only while a provider cannot load here.
-  const unavailable: string[] = [];
-  let opened: { session: RuntimeSession; device: ExecutionDevice } | undefined;
-  for (const device of devicesToTry(choice)) {
-    try {
-      opened = { session: await createSession(bytes, { ...settings, executionProviders: device.executionProviders }), device };
-      break;
-    } catch (err) {
-      if (!device.isUnavailable(err)) throw modelLoadError(modelName, err);
-      if (choice !== 'auto') throw new UnavailableError(`--device ${device.name}: the ${device.label} execution provider is not available here (${shortReason(err)})`);
-      unavailable.push(`${device.label} is not available (${shortReason(err)})`);
-    }
+  const plan = await planDevices(choice);
+  const opened = await openFirstAvailable(choice, plan, (c) => openOn(c.device, bytes, modelName, { ...settings, slot: opts.slot ?? 0 }));
+  if (opened.choice) {
+    if (opts.onFallback) opts.onFallback(opened.choice);
+    else if (!choiceAnnounced) process.stderr.write(opened.choice + '\n');
+    choiceAnnounced = true;
   }
-  // CPU ends every list and never counts as unavailable, so only a registry without it gets here.
-  if (!opened) throw new UnavailableError(`no device could open the model: ${unavailable.join('; ')}`);
-  if (unavailable.length) {
-    const message = `cai: ${unavailable.join('; ')}; running on ${opened.device.label}`;
-    if (opts.onFallback) opts.onFallback(message);
-    else if (!fallbackAnnounced) process.stderr.write(message + '\n');
-    fallbackAnnounced = true;
-  }
-  const { session } = opened;
+  const session = opened.value;
   try {
     checkModelIo(session, io, modelName);
   } catch (err) {
     await session.release();
     throw err;
   }
-  return { session, device: opened.device.name as Device, io, modelName };
+  return { session, device: opened.candidate.device.name as Device, candidate: opened.candidate, io, modelName };
+}
+
+/** One session on one device: DeviceUnavailable when its provider cannot load here, ModelError otherwise. */
+async function openOn(device: ExecutionDevice, bytes: Uint8Array, modelName: string, s: { threads: number; interOpThreads: number; slot: number }): Promise<RuntimeSession> {
+  device.prepareProcess();
+  try {
+    return await createSession(bytes, { threads: s.threads, interOpThreads: s.interOpThreads, executionProviders: device.providers(s.slot) });
+  } catch (err) {
+    if (device.isUnavailable(err)) throw new DeviceUnavailable(device, shortReason(err), { cause: err });
+    throw modelLoadError(modelName, err);
+  }
 }
 
 function modelLoadError(modelName: string, err: unknown): ModelError {
@@ -88,7 +88,12 @@ function modelLoadError(modelName: string, err: unknown): ModelError {
 }
 
 export function shortReason(err: unknown): string {
-  const m = (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
+  const m = (err instanceof Error ? err.message : String(err))
+    .replace(/\s+/g, ' ')
+    .trim()
+    // onnxruntime prefixes its messages with a source location and the failed check; the words after it tell.
+    .replace(/^\S*onnxruntime_src\S*:\d+ .*? was false\. /, '')
+    .replace(/^\S*onnxruntime_src\S*:\d+ /, '');
   return m.length > 200 ? m.slice(0, 197) + '...' : m;
 }
 

@@ -10,13 +10,16 @@ export type ValueMetadata = ort.InferenceSession.ValueMetadata;
 /** Named input tensors of one `run`. */
 export type Feeds = Record<string, RuntimeTensor>;
 
+/** An execution provider by name, or with its options ({ name: 'cuda', deviceId: 1 }). */
+export type ProviderConfig = string | ({ readonly name: string } & Readonly<Record<string, unknown>>);
+
 export interface SessionSettings {
   /** Intra-op threads. */
   threads: number;
   /** Inter-op threads; default 1 (the graphs run sequentially). */
   interOpThreads?: number;
   /** onnxruntime execution providers in order of preference; default CPU only. */
-  executionProviders?: readonly string[];
+  executionProviders?: readonly ProviderConfig[];
 }
 
 /**
@@ -29,8 +32,13 @@ export function createSession(model: Uint8Array, s: SessionSettings): Promise<Ru
     intraOpNumThreads: s.threads,
     interOpNumThreads: s.interOpThreads ?? 1,
     executionMode: 'sequential',
-    ...(s.executionProviders ? { executionProviders: [...s.executionProviders] } : {}),
+    ...(s.executionProviders ? { executionProviders: s.executionProviders.map((p) => (typeof p === 'string' ? p : { ...p })) as ort.InferenceSession.ExecutionProviderConfig[] } : {}),
   });
+}
+
+/** The execution providers this onnxruntime-node build carries in its own package (cpu, webgpu on linux-x64). */
+export function bundledProviders(): string[] {
+  return ort.listSupportedBackends().filter((b) => b.bundled).map((b) => b.name);
 }
 
 /** A float32 tensor over `data` itself (no copy): a view of a partition, or an output to be written in place. */

@@ -157,7 +157,10 @@ test('bad flags are usage errors; --device cuda without CUDA is "unavailable"', 
   const model = modelFile(work);
   const badDevice = cai('infer', '--data', data, '--model', model, '--out', join(work, 'o'), '--device', 'tpu');
   assert.equal(badDevice.code, ExitCode.usage);
-  assert.match(badDevice.stderr, /--device must be cpu, cuda or auto/);
+  assert.match(badDevice.stderr, /--device must be cpu, cuda, webgpu or auto/);
+  const badGpus = cai('infer', '--data', data, '--model', model, '--out', join(work, 'o'), '--gpus', 'two');
+  assert.equal(badGpus.code, ExitCode.usage);
+  assert.match(badGpus.stderr, /--gpus must be all or an integer from 1 to 64, got "two"/);
   const badBatch = cai('infer', '--data', data, '--model', model, '--out', join(work, 'o'), '--batch-size', '0');
   assert.equal(badBatch.code, ExitCode.usage);
   const outIsFile = cai('infer', '--data', data, '--model', model, '--out', model);

@@ -4,8 +4,9 @@ import type { Command } from 'commander';
 import { spawn } from 'node:child_process';
 import { parseVerifyMode } from '../../data/verify-mode.js';
 import { CaiError, ExitCode, UsageError } from '../../errors.js';
+import { parseGpuCount } from '../../inference/options.js';
 import { parseDeviceChoice } from '../../runtime/devices.js';
-import { batchSizeOption, deviceOption, readAheadOption, threadsOption, verifyOption, type InferFlags } from '../flags/infer-flags.js';
+import { batchSizeOption, deviceOption, gpuOptions, readAheadOption, threadsOption, verifyOption, type InferFlags } from '../flags/infer-flags.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
 import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
 import { registerSynthBench } from './bench-synth.js';
@@ -37,15 +38,18 @@ function registerInferBench(bench: Command): void {
     .addOption(batchSizeOption())
     .addOption(threadsOption())
     .addOption(deviceOption(false))
+    .addOption(gpuOptions()[0]!)
+    .addOption(gpuOptions()[1]!)
     .option('--partition-samples <n>', 'samples per partition of the synthesized data set (default: 2 x batch size)', parseIntOption('partition-samples'))
     .option('--repeats <n>', 'repeat each measurement; the best run counts', parseIntOption('repeats'), 2)
     .addOption(readAheadOption('partitions loaded ahead of the model'))
     .addOption(verifyOption('partition check: sha256 or size'))
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n')
+    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --device webgpu --samples 8192 --batch-size 1024   # a GPU (docs/gpu.md)\n')
     .action(
       action(async (flags: InferBenchFlags) => {
         const device = parseDeviceChoice(flags.device);
+        const gpus = parseGpuCount(flags.gpus);
         const verify = parseVerifyMode(flags.verify);
         // Loaded on use: the benchmark pulls in onnxruntime and the synthesizer, other commands need neither.
         const { formatInferBench, runInferBench } = await import('../../bench/infer-bench.js');
@@ -57,6 +61,8 @@ function registerInferBench(bench: Command): void {
             batchSize: flags.batchSize,
             threads: flags.threads,
             device,
+            gpus,
+            sessionsPerGpu: flags.sessionsPerGpu,
             partitionSamples: flags.partitionSamples,
             repeats: flags.repeats,
             readAhead: flags.readAhead,

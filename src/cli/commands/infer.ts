@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import type { InferReport } from '../../inference/infer-job.js';
 import { checkInferOptions } from '../../inference/options.js';
-import { batchSizeOption, deviceOption, readAheadOption, threadsOption, verifyOption, type InferFlags as InferenceFlags } from '../flags/infer-flags.js';
+import { batchSizeOption, deviceOption, gpuOptions, readAheadOption, threadsOption, verifyOption, type InferFlags as InferenceFlags } from '../flags/infer-flags.js';
 import { Progress, action, emit } from '../output.js';
 import { checkOutputDir } from '../parse.js';
 import { inferProgressLine, renderInferReport } from '../render/infer.js';
@@ -27,6 +27,8 @@ export function register(program: Command): void {
     .addOption(batchSizeOption())
     .addOption(threadsOption())
     .addOption(deviceOption(true))
+    .addOption(gpuOptions()[0]!)
+    .addOption(gpuOptions()[1]!)
     .option('--input-names <image,magnitude>', 'names of the model inputs', 'image,magnitude')
     .option('--output-name <name>', 'name of the model output', 'redshift')
     .addOption(readAheadOption('partitions fetched and decoded ahead of the model'))
@@ -38,9 +40,10 @@ export function register(program: Command): void {
 Examples:
   cai infer --data ./sdss --model astromae.onnx --out ./results
   cai infer --data ./sdss/manifest.json --model m.onnx --out r --batch-size 512 --threads 8 --json
+  cai infer --data ./sdss --out r --device webgpu --gpus all      # every hardware GPU (docs/gpu.md)
 
 Exit codes: 3 bad data (corrupt, truncated, checksum, shape, NaN), 4 missing or incompatible model,
-7 --device cuda without CUDA.`,
+7 --device cuda or webgpu where that provider or a GPU adapter is not available.`,
     )
     .action(
       action(async (flags: InferFlags) => {
@@ -61,6 +64,8 @@ Exit codes: 3 bad data (corrupt, truncated, checksum, shape, NaN), 4 missing or 
             batchSize: flags.batchSize,
             threads: checked.threads,
             device: checked.device,
+            gpus: checked.gpus,
+            sessionsPerGpu: checked.sessionsPerGpu,
             inputNames: checked.inputNames,
             outputName: flags.outputName,
             readAhead: checked.readAhead,

@@ -10,15 +10,18 @@ import { parseIntOption } from '../output.js';
 
 /** The inference flags as commander hands them to an action (text where the library checks the value). */
 export interface InferFlags {
-  batchSize: number;
+  /** Absent: the device's default. */
+  batchSize?: number;
   threads?: number;
   device: string;
+  gpus: string;
+  sessionsPerGpu?: number;
   readAhead: number;
   verify: string;
 }
 
 export function batchSizeOption(): Option {
-  return new Option('--batch-size <n>', 'samples per model call').argParser(parseIntOption('batch-size')).default(256);
+  return new Option('--batch-size <n>', 'samples per model call (default: 256 on CPU, 1024 on a GPU, 32 on a software adapter)').argParser(parseIntOption('batch-size'));
 }
 
 export function threadsOption(): Option {
@@ -28,8 +31,16 @@ export function threadsOption(): Option {
 /** `--device`: every registered device, or auto; `explain` adds what auto does. */
 export function deviceOption(explain: boolean): Option {
   const accelerators = DEVICE_NAMES.map(executionDevice).filter((d) => d.accelerator).map((d) => d.label);
-  const what = explain ? ` (${accelerators.join(' or ')} when available, else CPU)` : '';
+  const what = explain ? ` (${accelerators.join(' or ')} on a hardware GPU when available, else CPU)` : '';
   return new Option('--device <device>', `${DEVICE_NAMES.join(', ')}, or auto${what}`).default('cpu');
+}
+
+/** `--gpus` and `--sessions-per-gpu`: how sessions spread over a machine's GPUs (ignored on CPU). */
+export function gpuOptions(): Option[] {
+  return [
+    new Option('--gpus <n|all>', 'GPUs to spread sessions over; all: every hardware adapter (ignored on CPU)').default('1'),
+    new Option('--sessions-per-gpu <n>', 'sessions in flight per GPU (default: 2 on a GPU, 1 on a software adapter)').argParser(parseIntOption('sessions-per-gpu')),
+  ];
 }
 
 /** `--read-ahead`; `help` says what the command does with the partitions ahead. */

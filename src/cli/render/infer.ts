@@ -1,5 +1,6 @@
 // The human text of single-process inference: the progress line of `cai infer` and its summary.
 import type { InferReport } from '../../inference/infer-job.js';
+import { describeAdapter } from '../../runtime/adapters.js';
 
 export interface InferProgress {
   samplesDone: number;
@@ -29,6 +30,12 @@ export function renderInferReport(r: InferReport): string {
       `(model ${p.totalTimeS.toFixed(2)} s, ${fmt(p.samplesPerS, 0)} samples/s, ${p.throughputBps === null ? 'n/a' : (p.throughputBps / 1e6).toFixed(1)} Mbit/s of input; ` +
       `end to end ${fmt(p.endToEndSamplesPerS, 0)} samples/s; ${p.numBatches} batches of ${p.batchSize}; peak memory ${p.peakMemoryMB.toFixed(0)} MB)`,
   ];
+  const pl = p.placement;
+  if (p.adapter)
+    lines.push(
+      `GPU: ${describeAdapter(p.adapter)}${p.adapter.software ? ' (correct results, no GPU speed)' : ''}; ${pl.sessions} session(s) on ${pl.gpus} GPU slot(s); ` +
+        `first session ${pl.firstSessionOpenS.toFixed(1)} s to open + ${pl.firstSessionWarmUpS.toFixed(1)} s warm-up batch`,
+    );
   const a = r.accuracy;
   if (a)
     lines.push(
