@@ -7,6 +7,7 @@ import type { DeviceChoice } from '../../inference/session.js';
 import { Progress, action, emit, parseIntOption } from '../output.js';
 import { positiveInt } from '../parse.js';
 import { registerWorkflowBench } from './bench-workflow.js';
+import { parsePrecision } from './model-quantize.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
@@ -27,6 +28,9 @@ interface InferBenchFlags {
   repeats: number;
   readAhead: number;
   verify: string;
+  precision: 'fp32' | 'int8';
+  int8Model?: string;
+  accuracySamples: number;
   json?: boolean;
 }
 
@@ -43,8 +47,11 @@ function registerInferBench(bench: Command): void {
     .option('--repeats <n>', 'repeat each measurement; the best run counts', parseIntOption('repeats'), 2)
     .option('--read-ahead <n>', 'partitions loaded ahead of the model', parseIntOption('read-ahead'), 1)
     .option('--verify <how>', 'partition check: sha256 or size', 'sha256')
+    .option('--precision <p>', 'fp32, or int8: the int8 model through the pipeline, and against the fp32 model alone (speed-up, accuracy)', parsePrecision, 'fp32')
+    .option('--int8-model <file.onnx>', 'with --precision int8: the int8 model (default: the built-in one, or --model quantized with `cai model quantize` defaults)')
+    .option('--accuracy-samples <n>', 'with --precision int8: held-out galaxies both models predict', parseIntOption('accuracy-samples'), 4096)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExample:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n')
+    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --precision int8 --samples 4096 --repeats 5\n')
     .action(
       action(async (flags: InferBenchFlags) => {
         const device = flags.device as DeviceChoice;
@@ -66,6 +73,9 @@ function registerInferBench(bench: Command): void {
             repeats: flags.repeats,
             readAhead: flags.readAhead,
             verify: flags.verify,
+            precision: flags.precision,
+            int8Model: flags.int8Model,
+            accuracySamples: flags.accuracySamples,
             onStatus: (t) => progress.update(t, true),
           });
           progress.done();
