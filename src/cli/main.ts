@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerData } from './commands/data.js';
 import { registerSynthBench } from './commands/bench-synth.js';
 import { register as registerModel } from './commands/model.js';
+import { registerModelQuantize } from './commands/model-quantize.js';
 import { register as registerInfer } from './commands/infer.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerFmi } from './commands/fmi.js';
@@ -37,7 +38,7 @@ program
 
 // The generator's benchmark is offered where the generator is, too.
 registerSynthBench(registerData(program), 'synth-bench');
-registerModel(program);
+registerModelQuantize(registerModel(program));
 registerInfer(program);
 registerRun(program);
 registerFmi(program);

@@ -11,6 +11,7 @@ import { Progress, action, emit, parseIntOption } from '../output.js';
 import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
 import { registerSynthBench } from './bench-synth.js';
 import { registerWorkflowBench } from './bench-workflow.js';
+import { parsePrecision, type Precision } from '../flags/precision.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
@@ -26,6 +27,9 @@ interface InferBenchFlags extends InferFlags {
   samples: number;
   partitionSamples?: number;
   repeats: number;
+  precision: Precision;
+  int8Model?: string;
+  accuracySamples: number;
   json?: boolean;
 }
 
@@ -44,8 +48,11 @@ function registerInferBench(bench: Command): void {
     .option('--repeats <n>', 'repeat each measurement; the best run counts', parseIntOption('repeats'), 2)
     .addOption(readAheadOption('partitions loaded ahead of the model'))
     .addOption(verifyOption('partition check: sha256 or size'))
+    .option('--precision <p>', 'fp32, or int8: the int8 model through the pipeline, and against the fp32 model alone (speed-up, accuracy)', parsePrecision, 'fp32')
+    .option('--int8-model <file.onnx>', 'with --precision int8: the int8 model (default: the built-in one, or --model quantized with `cai model quantize` defaults)')
+    .option('--accuracy-samples <n>', 'with --precision int8: held-out galaxies both models predict', parseIntOption('accuracy-samples'), 4096)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --device webgpu --samples 8192 --batch-size 1024   # a GPU (docs/gpu.md)\n')
+    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --device webgpu --samples 8192 --batch-size 1024   # a GPU (docs/gpu.md)\n  cai bench infer --precision int8 --samples 4096 --repeats 5\n')
     .action(
       action(async (flags: InferBenchFlags) => {
         const device = parseDeviceChoice(flags.device);
@@ -67,6 +74,9 @@ function registerInferBench(bench: Command): void {
             repeats: flags.repeats,
             readAhead: flags.readAhead,
             verify,
+            precision: flags.precision,
+            int8Model: flags.int8Model,
+            accuracySamples: flags.accuracySamples,
             onStatus: (t) => progress.update(t, true),
           });
           progress.done();
