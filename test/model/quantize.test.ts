@@ -167,7 +167,7 @@ test('cai model quantize refuses what it cannot handle with one line and exit 4 
       ['subgraph.onnx', /subgraph\.onnx: node "control" \(If\) holds a subgraph; models with control flow are not supported/],
       ['relu.onnx', /relu\.onnx: no MatMul, Gemm or Conv layer to quantize/],
       ['activations.onnx', /activations\.onnx: no layer can be quantized \(dot: weight is computed, not an initializer\)/],
-      ['external.onnx', /external\.onnx: initializer "head\.w": external data location "\.\.\/head\.bin" is not a relative path inside the model's directory/],
+      ['external.onnx', /external\.onnx: tensor "head\.w" keeps its data in "\.\.\/head\.bin", which is not a relative path inside the model's directory/],
     ] as const) {
       const r = cai('model', 'quantize', join(dir, name), join(dir, 'out.onnx'));
       assert.equal(r.status, ExitCode.model, `${name}: ${r.stderr}`);

@@ -5,6 +5,9 @@
 // onnx/onnx.proto3.
 import { ProtoDecodeError, ProtoReader, ProtoWriter, readFloat32, readString, readVarints, toInt64, WIRE_FIXED32, WIRE_FIXED64, WIRE_LEN, type ProtoField } from './protobuf.js';
 
+/** Protobuf caps a message at 2 GiB, so no ONNX file (model plus inline weights) is larger. */
+export const MAX_MODEL_BYTES = 2 ** 31;
+
 export const TensorType = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, BOOL: 9, FLOAT16: 10, DOUBLE: 11 } as const;
 export const TENSOR_TYPE_NAME: Record<number, string> = {
   1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool', 10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 16: 'bfloat16',

@@ -6,7 +6,7 @@ import type { Partition } from '../../data/partition.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { BUILTIN_METADATA_KEY } from '../builtin.js';
 import { readModelBytes } from '../model-file.js';
-import { hasExternalData, loadExternalData } from '../onnx/external-data.js';
+import { hasExternalData, loadExternalData } from '../external-data.js';
 import { ProtoDecodeError } from '../onnx/protobuf.js';
 import { decodeModel, encodeModel, type ModelDef, type NodeDef } from '../onnx/schema.js';
 import { QUANT_FORMS } from './forms.js';
