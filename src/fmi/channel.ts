@@ -1,5 +1,6 @@
 // The FMI channel seam: ordered byte frames between ranks of one communicator. Collectives are written
-// once over this interface; backends (tcp, redis, s3, inproc) live in channels/<name>/.
+// once over this interface; backends (tcp, redis, s3, inproc) live in channels/<kind>/, each behind the
+// ChannelBackend interface (channels/backend.ts) and found through the registry (channels/index.ts).
 
 /** Identity of one rank in one communicator. `secret` authenticates peers and never leaves the process. */
 export interface ChannelConfig {
@@ -31,7 +32,8 @@ export interface ChannelConfig {
  * - Conformance: test/fmi/conformance.ts `runChannelConformance(name, makeWorld, options)`.
  */
 export interface Channel {
-  readonly kind: ChannelKind;
+  /** The backend's name in the registry (channels/index.ts), e.g. "tcp". */
+  readonly kind: string;
   readonly rank: number;
   readonly worldSize: number;
   send(dest: number, tag: number, payload: Uint8Array, deadline: number): Promise<void>;
@@ -40,6 +42,6 @@ export interface Channel {
   close(): Promise<void>;
 }
 
-export type ChannelKind = 'tcp' | 'redis' | 's3' | 'inproc';
-
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** Tags leave room for 256 steps per collective; the round-based algorithms need about 2·log2(n). */
+export const MAX_WORLD_SIZE = 1 << 20;

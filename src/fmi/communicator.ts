@@ -2,7 +2,7 @@
 // deadline and tagged with the communicator's operation sequence number, so consecutive collectives never
 // mix frames and a lost peer surfaces as FmiDeadlineError naming it instead of a hang.
 import { UsageError } from '../errors.js';
-import type { Channel } from './channel.js';
+import { MAX_WORLD_SIZE, type Channel } from './channel.js';
 import { cloneValue, decodeValue, encodeValue, type FmiValue } from './codec.js';
 import { FmiDeadlineError } from './errors.js';
 import { resolveOp, type ReduceOp, type ResolvedOp } from './ops.js';
@@ -46,8 +46,7 @@ export const DEFAULT_TIMEOUT_MS = 60_000;
 const BLAME_SHARE = 0.2;
 const MAX_BLAME_MS = 2000;
 const MAX_USER_TAG = 2 ** 40;
-/** Tags leave room for STEPS_PER_OP steps per operation; the round-based algorithms need ~2·log2(n). */
-export const MAX_WORLD_SIZE = 1 << 20;
+export { MAX_WORLD_SIZE };
 
 export class Communicator {
   readonly rank: number;

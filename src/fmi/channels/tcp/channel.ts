@@ -4,12 +4,12 @@
 // is refused before any data flows. Every connection is authenticated both ways with the shared secret.
 import { createServer, type Server, type Socket } from 'node:net';
 import { UsageError } from '../../../errors.js';
-import type { Channel, ChannelConfig, ChannelKind } from '../../channel.js';
+import type { Channel, ChannelConfig } from '../../channel.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../channel.js';
 import { checkSecret, MAC_BYTES, NONCE_BYTES, newNonce, proof, proofMatches } from '../../auth.js';
 import { FmiDeadlineError, FmiProtocolError, FmiRefusedError } from '../../errors.js';
-import { MAX_NAME_BYTES, type PeerAddress } from '../../rendezvous/protocol.js';
-import { openSocket, rendezvous } from '../../rendezvous/client.js';
+import { MAX_NAME_BYTES, type PeerAddress } from './rendezvous/protocol.js';
+import { openSocket, rendezvous } from './rendezvous/client.js';
 import { Mailbox } from '../mailbox.js';
 import { Conn, Msg, PROTOCOL_VERSION } from './conn.js';
 import { splitTag, writeFrame } from './framing.js';
@@ -45,7 +45,7 @@ interface Link {
 const MAX_FRAME_LIMIT = 0xffffffff;
 
 export class TcpChannel implements Channel {
-  readonly kind: ChannelKind = 'tcp';
+  readonly kind = 'tcp' as const;
   readonly rank: number;
   readonly worldSize: number;
   readonly mailbox: Mailbox;
