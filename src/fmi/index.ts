@@ -1,6 +1,6 @@
 // FMI: MPI-style point-to-point and collective operations between function instances, over pluggable
 // channels (in-process, direct TCP, and others built on the same Channel interface).
-export type { Channel, ChannelConfig } from './channel.js';
+export type { Absence, Channel, ChannelConfig } from './channel.js';
 export { DEFAULT_MAX_FRAME_BYTES, MAX_WORLD_SIZE } from './channel.js';
 export { channelBackend, CHANNEL_KINDS, NETWORK_CHANNEL_KINDS, isChannelKind } from './channels/index.js';
 export type { ChannelKind, ChannelBackend, OpenOptions, RunServices, ServiceRequest } from './channels/index.js';

@@ -11,6 +11,13 @@ import type { PolicyConfig } from '../policy/config.js';
 export interface OpenOptions {
   /** Absolute deadline (Date.now() ms) for joining: rendezvous, connections, the presence record. */
   deadline: number;
+  /**
+   * Called for each rank once its presence is recorded (tcp: the rendezvous server admitted it; redis,
+   * s3: its presence record is written), which may come well before open resolves (tcp waits for every rank).
+   */
+  onJoined?: (rank: number) => void;
+  /** Give up joining: open rejects (what did open is closed), and ranks already in learn these left. */
+  signal?: AbortSignal;
 }
 
 export interface ServiceRequest {
@@ -77,9 +84,12 @@ export function sharedRelease(holders: number, release: () => void): (() => void
   });
 }
 
-/** All the opened channels, or the first failure after closing the ones that did open. */
-export async function keepAllOrNone<T extends { close(): Promise<void> }>(settled: PromiseSettledResult<T>[]): Promise<T[]> {
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+/**
+ * All the opened channels, or the first failure after closing the ones that did open; an open given up
+ * through `signal` counts as failed.
+ */
+export async function keepAllOrNone<T extends { close(): Promise<void> }>(settled: PromiseSettledResult<T>[], signal?: AbortSignal): Promise<T[]> {
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected') ?? (signal?.aborted ? { status: 'rejected' as const, reason: new UsageError('joining was given up') } : undefined);
   if (!failed) return settled.map((s) => (s as PromiseFulfilledResult<T>).value);
   await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.close().catch(() => undefined) : undefined)));
   throw failed.reason;

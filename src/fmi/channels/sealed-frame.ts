@@ -2,6 +2,8 @@
 // write to the store can write a frame, so each frame carries an HMAC-SHA256 over the communicator, run,
 // route, tag, sequence number and payload, keyed by the communicator secret. A frame from another
 // communicator or run, a replayed or reordered frame, and a forged or altered one all fail the check.
+// Presence records (a rank has joined the run) carry a token made with the same key, so nobody without
+// the secret can make an absent rank look present.
 import { createHmac, createSecretKey, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { checkSecret } from '../auth.js';
 
@@ -100,6 +102,18 @@ export class FrameSealer {
       if (err instanceof FrameRejected) throw refuse(err.problem);
       throw err;
     }
+  }
+
+  /** This rank's presence token for the run: HMAC over the context and the rank, hex (64 characters). */
+  presenceToken(rank: number): string {
+    return createHmac('sha256', this.key).update(`cai-fmi-presence/1\0${this.channel}\0${this.communicator}\0${this.runId}\0${rank}\0`, 'utf8').digest('hex');
+  }
+
+  /** Whether `token` is `rank`'s presence token (constant time). */
+  isPresenceToken(rank: number, token: string | Uint8Array): boolean {
+    const got = typeof token === 'string' ? Buffer.from(token, 'latin1') : Buffer.from(token.buffer, token.byteOffset, token.byteLength);
+    const expected = Buffer.from(this.presenceToken(rank), 'latin1');
+    return got.length === expected.length && timingSafeEqual(got, expected);
   }
 
   private mac(source: number, dest: number, tag: number, frame: Buffer): Buffer {

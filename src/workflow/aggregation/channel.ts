@@ -37,6 +37,10 @@ export interface RankChannelArgs {
   env: NodeJS.ProcessEnv;
   /** Absolute deadline for joining the other ranks. */
   deadline: number;
+  /** Called once this rank has joined (its presence is recorded), possibly before the others have. */
+  onJoined?: () => void;
+  /** Give up joining. */
+  signal?: AbortSignal;
 }
 
 function required(env: NodeJS.ProcessEnv, name: string, what: string): string {
@@ -62,6 +66,6 @@ export async function openRankChannel(a: RankChannelArgs): Promise<Channel> {
     throw new UsageError(`fmi aggregation: $${FMI_ENV.endpoint} is not JSON`);
   }
   const backend = await channelBackend(a.kind);
-  const [channel] = await backend.open([config], backend.parseEndpoint(raw, `$${FMI_ENV.endpoint}`), { deadline: a.deadline });
+  const [channel] = await backend.open([config], backend.parseEndpoint(raw, `$${FMI_ENV.endpoint}`), { deadline: a.deadline, onJoined: a.onJoined, signal: a.signal });
   return channel!;
 }

@@ -1,15 +1,18 @@
 // Channel conformance: any Channel implementation must make every collective equal a sequential reference
-// computed here independently, for random world sizes, roots, data, operators and algorithms. Channels call
-// `runChannelConformance('name', makeWorld)` from their own test file.
+// computed here independently, for random world sizes, roots, data, operators and algorithms, and must name
+// a rank that never joined, on every rank that waits for it. Channels call
+// `runChannelConformance('name', makeWorld, options)` from their own test file. Time limits scale with
+// CAI_TEST_TIME_SCALE (test/support/time-scale.ts).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import type { Channel } from '../../../src/fmi/channel.js';
+import type { Absence, Channel } from '../../../src/fmi/channel.js';
 import { Communicator } from '../../../src/fmi/communicator.js';
 import type { FmiArray, FmiValue } from '../../../src/fmi/codec.js';
 import { FmiDeadlineError } from '../../../src/fmi/errors.js';
 import { ALGORITHMS, allowedAlgorithms, type CollectiveOp } from '../../../src/fmi/collectives/select.js';
 import type { ReduceOp, UserOp } from '../../../src/fmi/ops.js';
+import { scaled } from '../../support/time-scale.js';
 
 export interface ConformanceOptions {
   /** Largest world size tried (default 65; smaller for slow channels). */
@@ -18,19 +21,28 @@ export interface ConformanceOptions {
   numRuns?: number;
   /** Operations per world (default up to 8). */
   maxOps?: number;
-  /** Per-operation time limit in ms (default 20000). */
+  /** Per-operation time limit in ms (default 20000, scaled). */
   timeoutMs?: number;
   /** Largest frame in the ordering test (default 1 MiB). */
   largeFrameBytes?: number;
-  /** Releases a world (default: close every channel). */
-  teardown?: (channels: Channel[]) => Promise<void>;
+  /**
+   * Releases a world (default: close every channel). `absent` lists ranks that never joined: frames
+   * addressed to them stay until the run is removed, and only those.
+   */
+  teardown?: (channels: Channel[], absent: readonly number[]) => Promise<void>;
   /** Fixed fast-check seed, to reproduce a failure. */
   seed?: number;
   /** Skip the deadline test. */
   skipDeadline?: boolean;
-  /** Per-operation limit in the deadline test (default: 40 measured round trips, 400 ms to 10 s). A fifth
-   *  of it is left for the ranks to tell each other whom they waited for. */
+  /** Per-operation limit in the deadline test (default: 40 measured round trips, 400 ms to 10 s; scaled).
+   *  A fifth of it (at most 2 s) is where the ranks ask the channel who is absent. */
   deadlineTimeoutMs?: number;
+  /**
+   * The ranks of a world of `worldSize` except `absent`, in rank order: the absent ones never join. Default:
+   * open the whole world and close the absent ranks at once (they join, then leave before anything), for
+   * channels where a world cannot form without every rank (tcp's rendezvous).
+   */
+  makeWorldWithout?: (worldSize: number, absent: readonly number[]) => Promise<Channel[]>;
 }
 
 type Dtype = 'number' | 'f64' | 'f32' | 'i32' | 'i64' | 'u8';
@@ -246,7 +258,7 @@ export function runChannelConformance(name: string, makeWorld: (worldSize: numbe
   const maxWorld = options.maxWorldSize ?? 65;
   const numRuns = options.numRuns ?? 12;
   const maxOps = options.maxOps ?? 8;
-  const timeoutMs = options.timeoutMs ?? 20_000;
+  const timeoutMs = scaled(options.timeoutMs ?? 20_000);
   const teardown = options.teardown ?? defaultTeardown;
   const fcParams = { numRuns, endOnFailure: true, ...(options.seed !== undefined ? { seed: options.seed } : {}) };
 
@@ -262,10 +274,10 @@ export function runChannelConformance(name: string, makeWorld: (worldSize: numbe
       result = await fn(channels);
     } catch (err) {
       // Report the test's own failure, not a teardown complaint it may have caused.
-      await teardown(channels).catch(() => {});
+      await teardown(channels, []).catch(() => {});
       throw err;
     }
-    await teardown(channels);
+    await teardown(channels, []);
     return result;
   }
 
@@ -312,16 +324,19 @@ export function runChannelConformance(name: string, makeWorld: (worldSize: numbe
 
     if (!options.skipDeadline)
       it('a rank that never joins makes every other rank fail by the deadline, naming it', async () => {
-        await withWorld(5, async (channels) => {
-          const comms = channels.map((ch) => new Communicator(ch, { name: `conformance-${name}`, timeoutMs }));
-          // Scale the limit to the channel: the blame exchange needs a few message latencies in its window.
+        const absentRank = 3;
+        const present = options.makeWorldWithout ? await options.makeWorldWithout(5, [absentRank]) : await withoutByClosing(5, absentRank);
+        assert.deepEqual(present.map((c) => c.rank), [0, 1, 2, 4], `${name}: the world without rank ${absentRank}`);
+        try {
+          const comms = present.map((ch) => new Communicator(ch, { name: `conformance-${name}`, timeoutMs }));
+          // Scale the limit to the channel: every case must finish for the ranks that do not need rank 3.
           let rtt = 0;
           for (let i = 0; i < 3; i++) {
             const t = Date.now();
-            await Promise.all([comms[0].send(i, 1, { tag: 9 }).then(() => comms[0].recv(1, { tag: 9 })), comms[1].recv(0, { tag: 9 }).then((v) => comms[1].send(v, 0, { tag: 9 }))]);
+            await Promise.all([comms[0]!.send(i, 1, { tag: 9 }).then(() => comms[0]!.recv(1, { tag: 9 })), comms[1]!.recv(0, { tag: 9 }).then((v) => comms[1]!.send(v, 0, { tag: 9 }))]);
             rtt = Math.max(rtt, Date.now() - t);
           }
-          const limit = options.deadlineTimeoutMs ?? Math.min(10_000, Math.max(400, 40 * rtt));
+          const limit = scaled(options.deadlineTimeoutMs ?? Math.min(10_000, Math.max(400, 40 * rtt)));
           const everyone = [0, 1, 2, 4];
           type Run = (c: Communicator, deadline: number) => Promise<unknown>;
           const cases: [string, Run, number[]][] = [
@@ -334,31 +349,44 @@ export function runChannelConformance(name: string, makeWorld: (worldSize: numbe
             // Only rank 4's prefix includes rank 3.
             ['scan', (c, deadline) => c.scan(c.rank, 'sum', { algorithm: 'hillis-steele', deadline }), [4]],
           ];
-          // Rank 3 stays away. Most ranks never talk to it directly; they must still name it. Every rank
-          // starts all cases at once, in the same order (so operation tags agree), with one absolute
-          // deadline, as a job's ranks would share.
+          // Most ranks never talk to rank 3 directly; they must still name it, and only it, whatever they
+          // waited on and however late their notices would be. Every rank starts all cases at once, in the
+          // same order (so operation tags agree), with one absolute deadline, as a job's ranks would share.
           const started = Date.now();
           const deadline = started + limit;
-          const present = comms.filter((c) => c.rank !== 3);
-          const outcomes = await Promise.all(present.map((c) => Promise.allSettled(cases.map(([, run]) => run(c, deadline)))));
+          const outcomes = await Promise.all(comms.map((c) => Promise.allSettled(cases.map(([, run]) => run(c, deadline)))));
           const elapsed = Date.now() - started;
-          assert.ok(elapsed < limit + 2000, `gave up after ${elapsed} ms (limit ${limit} ms)`);
+          assert.ok(elapsed < limit + scaled(2000), `gave up after ${elapsed} ms (limit ${limit} ms)`);
           cases.forEach(([op, , failing], k) => {
-            for (const [i, c] of present.entries()) {
+            for (const [i, c] of comms.entries()) {
               const r = c.rank;
-              const o = outcomes[i][k];
+              const o = outcomes[i]![k]!;
               if (!failing.includes(r)) {
-                assert.equal(o.status, 'fulfilled', `${op} (case ${k}): rank ${r} does not depend on rank 3 and should finish`);
+                assert.equal(o.status, 'fulfilled', `${op} (case ${k}): rank ${r} does not depend on rank 3 and should finish: ${(o as PromiseRejectedResult).reason}`);
                 continue;
               }
               assert.equal(o.status, 'rejected', `${op} (case ${k}): rank ${r} should fail`);
               const err = (o as PromiseRejectedResult).reason;
               assert.ok(err instanceof FmiDeadlineError, `${op}: ${err}`);
-              assert.deepEqual(err.ranks, [3], `${op}: ${err.message}`);
-              assert.match(err.message, new RegExp(`fmi ${op} .*rank 3`));
+              assert.deepEqual(err.ranks, [absentRank], `${op}: ${err.message}`);
+              const why: Absence | undefined = err.absence.get(absentRank);
+              assert.ok(why, `${op}: the channel says why rank 3 is missing: ${err.message}`);
+              // The message names rank 3 and why, and nothing that depends on timing.
+              const head = `fmi ${op} #${k + 1} on rank ${r}/5 of "conformance-${name}": `;
+              assert.ok([`${head}deadline passed while waiting for rank 3 (${why})`, `${head}stopped waiting for rank 3 (${why})`].includes(err.message), err.message);
             }
           });
-        });
+        } finally {
+          await teardown(present, [absentRank]);
+        }
       });
   });
+
+  /** The whole world, with `absentRank` closed at once: it joined, and left before anything happened. */
+  async function withoutByClosing(n: number, absentRank: number): Promise<Channel[]> {
+    const channels = await makeWorld(n);
+    await channels[absentRank]!.close();
+    return channels.filter((c) => c.rank !== absentRank);
+  }
 }
+

@@ -1,7 +1,7 @@
 // An in-process channel: every rank of a world lives in this process and frames are copied straight into
 // the receiver's mailbox. For tests and for running collectives without a network.
 import { UsageError } from '../../../errors.js';
-import type { Channel } from '../../channel.js';
+import type { Absence, Channel } from '../../channel.js';
 import { FmiDeadlineError } from '../../errors.js';
 import { Mailbox } from '../mailbox.js';
 
@@ -45,10 +45,25 @@ class InprocChannel implements Channel {
     return this.mailbox.take(source, tag, deadline);
   }
 
+  /** The world itself says who never joined (no channel) and who left (closed). */
+  async absentRanks(): Promise<ReadonlyMap<number, Absence>> {
+    const absent = new Map<number, Absence>();
+    this.world.forEach((peer, r) => {
+      if (r === this.rank) return;
+      if (!peer) absent.set(r, 'never joined');
+      else if (peer.closed) absent.set(r, 'left');
+    });
+    return absent;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.mailbox.close(new UsageError(`rank ${this.rank} of "${this.communicator}": channel closed`));
+    // Every frame this rank sent is already in its peers' mailboxes: receives waiting for more end now.
+    for (const peer of this.world) {
+      if (peer && peer !== this && !peer.closed) peer.mailbox.failSource(this.rank, new FmiDeadlineError(`rank ${peer.rank} of "${this.communicator}": receive`, [this.rank], [], { absence: new Map([[this.rank, 'left']]), early: true }));
+    }
   }
 }
 

@@ -2,7 +2,7 @@
 // call (ranks left out of that call never join). Nothing to start, nothing left behind.
 import type { ChannelConfig } from '../../channel.js';
 import { UsageError } from '../../../errors.js';
-import type { ChannelBackend, RunServices } from '../backend.js';
+import type { ChannelBackend, OpenOptions, RunServices } from '../backend.js';
 import { joinInprocWorld } from './channel.js';
 
 export { createInprocWorld, joinInprocWorld } from './channel.js';
@@ -23,11 +23,13 @@ export const backend: ChannelBackend<InprocEndpoint> = {
     throw new UsageError('the inproc channel has no section in the channel configuration: it connects ranks of one process only');
   },
 
-  async open(configs: readonly ChannelConfig[]) {
+  async open(configs: readonly ChannelConfig[], _endpoint: InprocEndpoint, options?: OpenOptions) {
     if (configs.length === 0) return [];
     const { communicator, runId, worldSize, maxFrameBytes } = configs[0]!;
     if (configs.some((c) => c.communicator !== communicator || c.runId !== runId || c.worldSize !== worldSize)) throw new UsageError('inproc channel: every rank opened together must be of one communicator, run and world size');
-    return joinInprocWorld(worldSize, configs.map((c) => c.rank), { communicator, maxFrameBytes });
+    const channels = joinInprocWorld(worldSize, configs.map((c) => c.rank), { communicator, maxFrameBytes });
+    for (const c of channels) options?.onJoined?.(c.rank);
+    return channels;
   },
 
   async startServices(): Promise<RunServices<InprocEndpoint>> {

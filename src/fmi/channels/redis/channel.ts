@@ -1,10 +1,15 @@
 // The Redis channel: a message is an RPUSH of an authenticated frame onto a list named after its route;
 // a receive is a blocking pop. Each endpoint has two connections: one for commands (pushes, cleanup),
-// and one that only ever blocks, so a waiting receive never delays a send.
+// and one that only ever blocks, so a waiting receive never delays a send. Joining is explicit: an
+// endpoint writes its presence token into the run's presence hash when it opens and removes it when it
+// closes, and holds a third connection subscribed to a channel of its own for as long as it lives; the
+// server drops that subscription the moment the process dies. So one round trip (HGETALL and PUBSUB
+// NUMSUB) tells any rank which ranks never joined, left, or went silent.
 import { Redis } from 'ioredis';
 import { CaiError, DataError, UnavailableError } from '../../../errors.js';
 import { FmiDeadlineError } from '../../errors.js';
-import type { Channel, ChannelConfig } from '../../channel.js';
+import type { Absence, Channel, ChannelConfig } from '../../channel.js';
+import { PresenceQuestion } from '../presence-question.js';
 import { BlockingReceiver } from './blocking-receiver.js';
 import { checkChannelConfig, checkPeer } from '../namespace.js';
 import { ReplayWindow } from './replay-window.js';
@@ -42,6 +47,16 @@ export function redisRunPrefix(communicator: string, runId: string): string {
 /** The list holding frames from `source` to `dest` with `tag`. */
 export function redisMessageKey(communicator: string, runId: string, source: number, dest: number, tag: number): string {
   return `${redisRunPrefix(communicator, runId)}${source}>${dest}:${tag}`;
+}
+
+/** The hash of the run's presence tokens, field = rank. */
+export function redisPresenceKey(communicator: string, runId: string): string {
+  return `${redisRunPrefix(communicator, runId)}presence`;
+}
+
+/** The pub/sub channel a live endpoint of `rank` stays subscribed to. */
+export function redisAliveChannel(communicator: string, runId: string, rank: number): string {
+  return `${redisRunPrefix(communicator, runId)}alive:${rank}`;
 }
 
 /** Host and port for messages; never the password. */
@@ -101,7 +116,11 @@ export class RedisChannel implements Channel {
   private readonly receiver: BlockingReceiver;
   private readonly ttl: number;
   private readonly where: string;
+  private readonly presenceKey: string;
+  /** Keeps the presence hash from expiring while this endpoint is open, however quiet the run. */
+  private presenceRefresh: NodeJS.Timeout | undefined;
   private closing?: Promise<void>;
+  private readonly presence = new PresenceQuestion((deadline) => this.askPresence(deadline));
   /** Settles after the latest push was answered. */
   private lastPush: Promise<void> = Promise.resolve();
   /** The first failed push; every later operation reports it. */
@@ -111,6 +130,8 @@ export class RedisChannel implements Channel {
     private readonly config: ChannelConfig,
     private readonly commands: Redis,
     blocking: Redis,
+    /** Subscribed to this rank's alive channel while the endpoint lives; nothing else. */
+    private readonly alive: Redis,
     private readonly options: RedisChannelOptions,
   ) {
     this.rank = config.rank;
@@ -122,21 +143,48 @@ export class RedisChannel implements Channel {
     this.ttl = options.keyTtlMs ?? DEFAULT_KEY_TTL_MS;
     this.where = describeRedisUrl(options.url);
     this.receiver = new BlockingReceiver(blocking, commands, `${this.prefix}wake:${config.rank}`, this.ttl, this.where);
+    this.presenceKey = redisPresenceKey(config.communicator, config.runId);
+  }
+
+  /**
+   * Subscribe to this rank's alive channel, then write its presence token (two round trips, once): from
+   * now on the others can see it has joined, and that it lives.
+   */
+  private async join(deadline: number): Promise<void> {
+    const joined = (async () => {
+      await this.alive.subscribe(redisAliveChannel(this.config.communicator, this.config.runId, this.rank));
+      await this.commands.multi().hset(this.presenceKey, String(this.rank), this.sealer.presenceToken(this.rank)).pexpire(this.presenceKey, this.ttl).exec();
+    })();
+    try {
+      await withDeadline(joined, deadline, () => new FmiDeadlineError(`redis join of rank ${this.rank}`, [], [this.where]));
+    } catch (err) {
+      if (err instanceof CaiError) throw err;
+      throw new UnavailableError(`${this.where}: rank ${this.rank} could not join: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.presenceRefresh = setInterval(() => void this.commands.pexpire(this.presenceKey, this.ttl).catch(() => undefined), Math.max(1000, this.ttl / 3));
+    this.presenceRefresh.unref();
   }
 
   static async open(config: ChannelConfig, options: RedisChannelOptions): Promise<RedisChannel> {
     checkChannelConfig('redis', config);
     const name = `fmi-${config.communicator}-${config.rank}`;
-    const [commands, blocking] = await Promise.allSettled([
+    const [commands, blocking, alive] = await Promise.allSettled([
       options.commandConnection ? Promise.resolve(options.commandConnection) : connectRedis(options, name),
       connectRedis(options, `${name}-blocking`),
+      connectRedis(options, `${name}-alive`),
     ]);
-    if (commands.status === 'rejected' || blocking.status === 'rejected') {
-      if (blocking.status === 'fulfilled') blocking.value.disconnect();
-      if (commands.status === 'fulfilled' && !options.commandConnection) commands.value.disconnect();
-      throw commands.status === 'rejected' ? commands.reason : (blocking as PromiseRejectedResult).reason;
+    if (commands.status === 'rejected' || blocking.status === 'rejected' || alive.status === 'rejected') {
+      for (const [c, own] of [[commands, !options.commandConnection], [blocking, true], [alive, true]] as const) if (own && c.status === 'fulfilled') c.value.disconnect();
+      throw ([commands, blocking, alive].find((c) => c.status === 'rejected') as PromiseRejectedResult).reason;
     }
-    return new RedisChannel(config, commands.value, blocking.value, options);
+    const channel = new RedisChannel(config, commands.value, blocking.value, alive.value, options);
+    try {
+      await channel.join(Date.now() + (options.connectTimeoutMs ?? 5000));
+    } catch (err) {
+      await channel.close();
+      throw err;
+    }
+    return channel;
   }
 
   async send(dest: number, tag: number, payload: Uint8Array, deadline: number): Promise<void> {
@@ -180,6 +228,40 @@ export class RedisChannel implements Channel {
     return opened.payload;
   }
 
+  /**
+   * Ranks without a valid presence token in the run's hash (they never joined, or closed: the two look
+   * alike), and ranks with one but no live subscription (their process is gone). One round trip.
+   * Undefined when this rank's own token is gone too (the hash expired): nothing can be told then.
+   */
+  absentRanks(deadline: number): Promise<ReadonlyMap<number, Absence> | undefined> {
+    return this.presence.absent(deadline);
+  }
+
+  private async askPresence(deadline: number): Promise<ReadonlyMap<number, Absence> | undefined> {
+    if (this.closing) return undefined;
+    const channels = Array.from({ length: this.worldSize }, (_, r) => redisAliveChannel(this.config.communicator, this.config.runId, r));
+    let tokens: Record<string, string>;
+    let subscribers: Map<string, number>;
+    try {
+      const replies = await withDeadline(this.commands.pipeline().hgetall(this.presenceKey).call('PUBSUB', 'NUMSUB', ...channels).exec(), deadline, () => new Error('late'));
+      const [[tokenErr, tokenReply], [subErr, subReply]] = replies as [[Error | null, unknown], [Error | null, unknown]];
+      if (tokenErr || subErr || !Array.isArray(subReply)) return undefined;
+      tokens = tokenReply as Record<string, string>;
+      subscribers = new Map();
+      for (let i = 0; i + 1 < subReply.length; i += 2) subscribers.set(String(subReply[i]), Number(subReply[i + 1]));
+    } catch {
+      return undefined;
+    }
+    if (!this.sealer.isPresenceToken(this.rank, tokens[String(this.rank)] ?? '')) return undefined;
+    const absent = new Map<number, Absence>();
+    for (let r = 0; r < this.worldSize; r++) {
+      if (r === this.rank) continue;
+      if (!this.sealer.isPresenceToken(r, tokens[String(r)] ?? '')) absent.set(r, 'never joined or left');
+      else if (!(subscribers.get(channels[r]!)! > 0)) absent.set(r, 'left');
+    }
+    return absent;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
@@ -187,8 +269,11 @@ export class RedisChannel implements Channel {
 
   private async shutdown(): Promise<void> {
     this.receiver.stop(`redis channel of rank ${this.rank} closed`);
+    clearInterval(this.presenceRefresh);
     try {
       await this.lastPush;
+      // Leave first: a rank waiting on this one can tell from now on that it is gone.
+      await this.commands.hdel(this.presenceKey, String(this.rank));
       // Frames sent to this endpoint that it never received: its inbound lists and its wake list.
       const inbound = await scanKeys(this.commands, `${this.prefix}*>${this.rank}:*`);
       inbound.push(this.receiver.wakeKey);
@@ -196,6 +281,7 @@ export class RedisChannel implements Channel {
     } catch {
       // The store is gone or unreachable; the TTL removes what is left.
     } finally {
+      this.alive.disconnect();
       this.receiver.disconnect();
       if (this.options.commandConnection) this.options.releaseCommandConnection?.();
       else this.commands.disconnect();

@@ -9,7 +9,7 @@ import { keepAllOrNone, parseEndpointWith, sharedRelease, type ChannelBackend, t
 import { connectRedis, deleteRedisRun, describeRedisUrl, openRedisChannel, type RedisChannel } from './channel.js';
 import { startRedisServer } from './local-server.js';
 
-export { openRedisChannel, RedisChannel, deleteRedisRun, redisMessageKey, redisRunPrefix, connectRedis, describeRedisUrl, scanKeys, DEFAULT_KEY_TTL_MS } from './channel.js';
+export { openRedisChannel, RedisChannel, deleteRedisRun, redisMessageKey, redisPresenceKey, redisAliveChannel, redisRunPrefix, connectRedis, describeRedisUrl, scanKeys, DEFAULT_KEY_TTL_MS } from './channel.js';
 export type { RedisChannelOptions } from './channel.js';
 export { startRedisServer } from './local-server.js';
 export type { LocalRedis } from './local-server.js';
@@ -67,12 +67,15 @@ export const backend: ChannelBackend<RedisEndpoint> = {
     const shared = await commandConnection(endpoint, configs, connectTimeoutMs);
     const settled = await Promise.allSettled(
       configs.map((config, i) =>
-        openRedisChannel(config, { ...endpoint, connectTimeoutMs, ...(shared.conn ? { commandConnection: shared.conn, releaseCommandConnection: shared.releases[i] } : {}) }),
+        openRedisChannel(config, { ...endpoint, connectTimeoutMs, ...(shared.conn ? { commandConnection: shared.conn, releaseCommandConnection: shared.releases[i] } : {}) }).then((ch) => {
+          options.onJoined?.(config.rank);
+          return ch;
+        }),
       ),
     );
     // A rank that failed to open never takes its share; release it so the shared connection can close.
     settled.forEach((s, i) => s.status === 'rejected' && shared.releases[i]?.());
-    return keepAllOrNone(settled);
+    return keepAllOrNone(settled, options.signal);
   },
 
   async startServices(request: ServiceRequest): Promise<RunServices<RedisEndpoint>> {

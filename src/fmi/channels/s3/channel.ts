@@ -1,12 +1,15 @@
 // The S3 channel: a message is an object under a key both sides can compute, because each side counts
 // the frames of every (source, destination, tag) route. The receiver polls for the next key with
 // exponential backoff, reads the object, and deletes it. Slow and priced per request, but needs no
-// server of its own: the fallback when nothing else reaches between function instances.
+// server of its own: the fallback when nothing else reaches between function instances. Joining is
+// explicit: an endpoint writes an empty presence object, whose key carries its presence token, when it
+// opens and deletes it when it closes, so one listing tells any rank who never joined or has left.
 import { DeleteObjectCommand, DeleteObjectsCommand, GetObjectCommand, ListObjectsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { CaiError, DataError, UnavailableError } from '../../../errors.js';
 import { FmiDeadlineError } from '../../errors.js';
-import type { Channel, ChannelConfig } from '../../channel.js';
+import type { Absence, Channel, ChannelConfig } from '../../channel.js';
+import { PresenceQuestion } from '../presence-question.js';
 import { checkChannelConfig, checkPeer } from '../namespace.js';
 import { FRAME_HEADER_BYTES, FrameSealer, isIncompleteFrame } from '../sealed-frame.js';
 
@@ -24,6 +27,8 @@ export interface S3ChannelOptions {
   pollMaxMs?: number;
   /** Growth of the wait after each miss. Default 2. */
   pollFactor?: number;
+  /** Absolute deadline for writing this rank's presence record when it opens. Default 30 s from now. */
+  joinDeadline?: number;
 }
 
 export const S3_POLL_DEFAULTS = { pollInitialMs: 2, pollMaxMs: 100, pollFactor: 2 } as const;
@@ -44,6 +49,18 @@ export function s3MessageKey(prefix: string, communicator: string, runId: string
   return `${s3RunPrefix(prefix, communicator, runId)}${dest}/${source}/${tag}/${String(seq).padStart(10, '0')}/frame`;
 }
 
+/**
+ * This rank's presence record: an empty object whose key ends in its presence token (so a listing alone
+ * authenticates it). Ranks are zero-padded so listing order is key order, as with frames.
+ */
+export function s3PresenceKey(prefix: string, communicator: string, runId: string, rank: number, token: string): string {
+  return `${s3PresencePrefix(prefix, communicator, runId)}${String(rank).padStart(10, '0')}/${token}`;
+}
+
+export function s3PresencePrefix(prefix: string, communicator: string, runId: string): string {
+  return `${s3RunPrefix(prefix, communicator, runId)}presence/`;
+}
+
 interface RouteState {
   next: number;
   /** Sequence numbers claimed by receives that timed out; the next receive takes them first. */
@@ -62,6 +79,7 @@ export class S3Channel implements Channel {
   private readonly poll: Required<Pick<S3ChannelOptions, 'pollInitialMs' | 'pollMaxMs' | 'pollFactor'>>;
   private readonly where: string;
   private closing?: Promise<void>;
+  private readonly presence = new PresenceQuestion((deadline) => this.askPresence(deadline));
 
   constructor(
     private readonly config: ChannelConfig,
@@ -143,12 +161,63 @@ export class S3Channel implements Channel {
     }
   }
 
+  /** Write this rank's presence record (one request): from now on the others can see it has joined. */
+  async join(deadline: number): Promise<void> {
+    const key = this.presenceKey();
+    try {
+      await this.options.client.send(new PutObjectCommand({ Bucket: this.options.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0 }), { abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+    } catch (err) {
+      if (isAbort(err)) throw new FmiDeadlineError(`s3 join of rank ${this.rank}`, [], [this.where]);
+      throw new UnavailableError(`${this.where}/${key}: rank ${this.rank} could not join: ${errorText(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Ranks without a valid presence record: they never joined, or closed (the two look alike). One
+   * listing per 1000 ranks. Undefined when this rank's own record is missing too, or the store does not answer.
+   */
+  absentRanks(deadline: number): Promise<ReadonlyMap<number, Absence> | undefined> {
+    return this.presence.absent(deadline);
+  }
+
+  private async askPresence(deadline: number): Promise<ReadonlyMap<number, Absence> | undefined> {
+    if (this.closing) return undefined;
+    const prefix = s3PresencePrefix(this.prefix, this.config.communicator, this.config.runId);
+    const present = new Set<number>();
+    let marker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.options.client.send(new ListObjectsCommand({ Bucket: this.options.bucket, Prefix: prefix, Marker: marker }), { abortSignal: AbortSignal.timeout(Math.max(1, deadline - Date.now())) });
+        const keys = (page.Contents ?? []).map((o) => o.Key).filter((k): k is string => typeof k === 'string' && k.startsWith(prefix));
+        for (const key of keys) {
+          const m = /^(\d{10})\/([0-9a-f]{64})$/.exec(key.slice(prefix.length));
+          const rank = m ? Number(m[1]) : -1;
+          if (m && rank < this.worldSize && this.sealer.isPresenceToken(rank, m[2]!)) present.add(rank);
+        }
+        if (!page.IsTruncated || keys.length === 0) break;
+        marker = page.NextMarker ?? keys[keys.length - 1];
+      }
+    } catch {
+      return undefined;
+    }
+    if (!present.has(this.rank)) return undefined;
+    const absent = new Map<number, Absence>();
+    for (let r = 0; r < this.worldSize; r++) if (!present.has(r)) absent.set(r, 'never joined or left');
+    return absent;
+  }
+
   close(): Promise<void> {
     this.closing ??= this.shutdown();
     return this.closing;
   }
 
+  private presenceKey(): string {
+    return s3PresenceKey(this.prefix, this.config.communicator, this.config.runId, this.rank, this.sealer.presenceToken(this.rank));
+  }
+
   private async shutdown(): Promise<void> {
+    // Leave first: a rank waiting on this one can tell from now on that it is gone.
+    await this.options.client.send(new DeleteObjectCommand({ Bucket: this.options.bucket, Key: this.presenceKey() })).catch(() => undefined);
     await Promise.allSettled([...this.pendingDeletes]);
     // Frames addressed to this rank that it never received.
     const mine = `${s3RunPrefix(this.prefix, this.config.communicator, this.config.runId)}${this.rank}/`;
@@ -203,9 +272,16 @@ export class S3Channel implements Channel {
   }
 }
 
-/** Open one endpoint of an S3 channel (no connection is made until the first message). */
+/** Open one endpoint of an S3 channel: it joins the run by writing its presence record. */
 export async function openS3Channel(config: ChannelConfig, options: S3ChannelOptions): Promise<S3Channel> {
-  return new S3Channel(config, options);
+  const channel = new S3Channel(config, options);
+  try {
+    await channel.join(options.joinDeadline ?? Date.now() + 30_000);
+  } catch (err) {
+    await channel.close();
+    throw err;
+  }
+  return channel;
 }
 
 /** Delete every object under `prefix`, page by page; returns how many were deleted. */

@@ -11,7 +11,7 @@ import { keepAllOrNone, parseEndpointWith, sharedRelease, type ChannelBackend, t
 import { deleteS3Run, openS3Channel, type S3Channel } from './channel.js';
 import { startS3Server } from './local-server.js';
 
-export { openS3Channel, S3Channel, deleteS3Prefix, deleteS3Run, s3MessageKey, s3RunPrefix, S3_POLL_DEFAULTS } from './channel.js';
+export { openS3Channel, S3Channel, deleteS3Prefix, deleteS3Run, s3MessageKey, s3PresenceKey, s3PresencePrefix, s3RunPrefix, S3_POLL_DEFAULTS } from './channel.js';
 export type { S3ChannelOptions } from './channel.js';
 export { startS3Server } from './local-server.js';
 export type { LocalS3 } from './local-server.js';
@@ -68,14 +68,19 @@ export const backend: ChannelBackend<S3Endpoint> = {
     return { bucket: s.bucket, prefix: s.prefix, region: s.region, pollInitialMs: s.poll_initial_ms, pollMaxMs: s.poll_max_ms, ...(endpoint ? { endpoint } : {}) };
   },
 
-  async open(configs: readonly ChannelConfig[], e: S3Endpoint): Promise<S3Channel[]> {
+  async open(configs: readonly ChannelConfig[], e: S3Endpoint, options: OpenOptions): Promise<S3Channel[]> {
     const client = e.client ?? makeClient(e, configs.length);
     const releases = e.client ? [] : sharedRelease(configs.length, () => client.destroy());
     const settled = await Promise.allSettled(
-      configs.map((config, i) => openS3Channel(config, { client, bucket: e.bucket, prefix: e.prefix, pollInitialMs: e.pollInitialMs, pollMaxMs: e.pollMaxMs, releaseClient: releases[i] })),
+      configs.map((config, i) =>
+        openS3Channel(config, { client, bucket: e.bucket, prefix: e.prefix, pollInitialMs: e.pollInitialMs, pollMaxMs: e.pollMaxMs, joinDeadline: options.deadline, releaseClient: releases[i] }).then((ch) => {
+          options.onJoined?.(config.rank);
+          return ch;
+        }),
+      ),
     );
     settled.forEach((s, i) => s.status === 'rejected' && releases[i]?.());
-    return keepAllOrNone(settled);
+    return keepAllOrNone(settled, options.signal);
   },
 
   async startServices(request: ServiceRequest): Promise<RunServices<S3Endpoint>> {

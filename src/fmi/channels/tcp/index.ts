@@ -46,8 +46,8 @@ export const backend: ChannelBackend<TcpEndpoint> = {
 
   async open(configs: readonly ChannelConfig[], endpoint: TcpEndpoint, options: OpenOptions): Promise<TcpChannel[]> {
     const rendezvous = parseHostPort(endpoint.rendezvous, 'tcp endpoint: rendezvous');
-    const settled = await Promise.allSettled(configs.map((config) => TcpChannel.connect(config, { rendezvous, deadline: options.deadline })));
-    return keepAllOrNone(settled);
+    const settled = await Promise.allSettled(configs.map((config) => TcpChannel.connect(config, { rendezvous, deadline: options.deadline, onRegistered: () => options.onJoined?.(config.rank), signal: options.signal })));
+    return keepAllOrNone(settled, options.signal);
   },
 
   async startServices(request: ServiceRequest): Promise<RunServices<TcpEndpoint>> {

@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { startRedis, type RedisFixture } from '../../../support/redis.js';
 import { openRedisChannel, redisMessageKey, type RedisChannel } from '../../../../src/fmi/channels/redis/index.js';
 import { FrameSealer } from '../../../../src/fmi/channels/sealed-frame.js';
+import { scaled, within } from '../../../support/time-scale.js';
 import { DataError, DeadlineError, ExitCode, UnavailableError } from '../../../../src/errors.js';
 import { ReplayWindow } from '../../../../src/fmi/channels/redis/replay-window.js';
 import type { ChannelConfig } from '../../../../src/fmi/channel.js';
@@ -33,7 +34,7 @@ async function world(n: number, extra: Partial<ChannelConfig> = {}): Promise<Red
   return Promise.all(Array.from({ length: n }, (_, r) => openRedisChannel(config(r, n, runId, extra), { url: redis.url })));
 }
 
-const soon = () => Date.now() + 5000;
+const soon = () => within(5000);
 const bytes = (...v: number[]) => Uint8Array.from(v);
 
 describe('replay window', () => {
@@ -142,7 +143,7 @@ describe('redis channel', () => {
         return true;
       });
       const waited = Date.now() - started;
-      assert.ok(waited >= 290 && waited < 2000, `waited ${waited} ms`);
+      assert.ok(waited >= 290 && waited < scaled(2000), `waited ${waited} ms`);
       // The channel still works after a timeout, and a frame arriving late goes to the next receive.
       await b!.send(2, 3, bytes(9), soon());
       assert.deepEqual([...(await c!.recv(1, 3, soon()))], [9]);
@@ -244,11 +245,11 @@ describe('redis channel', () => {
     const open = (rank: number) => openRedisChannel(config(rank, 2, 'gone'), { url: own.url });
     const [a, b] = await Promise.all([open(0), open(1)]);
     try {
-      const waiting = b.recv(0, 1, Date.now() + 20_000);
+      const waiting = b.recv(0, 1, within(20_000));
       const started = Date.now();
       await own.stop();
       await assert.rejects(waiting, (err: unknown) => err instanceof UnavailableError && err.message.startsWith(`redis 127.0.0.1:${own.port}: blocking receive failed`));
-      assert.ok(Date.now() - started < 10_000);
+      assert.ok(Date.now() - started < scaled(10_000));
       // A send is handed to the connection; the failure surfaces on this endpoint's next operation.
       let failed: unknown;
       for (let i = 0; i < 50 && !failed; i++) {

@@ -2,8 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startS3, type S3Fixture } from '../../../support/s3rver.js';
-import { deleteS3Prefix, openS3Channel, s3MessageKey, s3RunPrefix, type S3Channel } from '../../../../src/fmi/channels/s3/index.js';
+import { deleteS3Prefix, openS3Channel, s3MessageKey, s3PresencePrefix, s3RunPrefix, type S3Channel } from '../../../../src/fmi/channels/s3/index.js';
 import { FrameSealer } from '../../../../src/fmi/channels/sealed-frame.js';
+import { scaled, within } from '../../../support/time-scale.js';
 import { DataError, DeadlineError, ExitCode } from '../../../../src/errors.js';
 import type { ChannelConfig } from '../../../../src/fmi/channel.js';
 
@@ -33,7 +34,7 @@ async function objectsUnder(prefix: string): Promise<string[]> {
   return (res.Contents ?? []).map((o) => o.Key!);
 }
 
-const soon = () => Date.now() + 5000;
+const soon = () => within(5000);
 const bytes = (...v: number[]) => Uint8Array.from(v);
 const closeAll = (chs: S3Channel[]) => Promise.all(chs.map((c) => c.close()));
 
@@ -103,9 +104,12 @@ describe('s3 channel', () => {
     await a!.send(2, 3, bytes(2), soon());
     await c!.send(1, 4, bytes(3), soon());
     const prefix = s3RunPrefix('', 's3-test', lastRun);
-    assert.equal((await objectsUnder(prefix)).length, 3);
+    const frames = async () => (await objectsUnder(prefix)).filter((k) => !k.startsWith(s3PresencePrefix('', 's3-test', lastRun)));
+    assert.equal((await frames()).length, 3);
+    assert.equal((await objectsUnder(s3PresencePrefix('', 's3-test', lastRun))).length, 3, 'every rank wrote its presence record');
     await b!.close();
-    assert.deepEqual(await objectsUnder(prefix), [s3MessageKey('', 's3-test', lastRun, 0, 2, 3, 0)]);
+    assert.deepEqual(await frames(), [s3MessageKey('', 's3-test', lastRun, 0, 2, 3, 0)]);
+    assert.equal((await objectsUnder(s3PresencePrefix('', 's3-test', lastRun))).length, 2, 'rank 1 left');
     await closeAll(chs);
     assert.deepEqual(await objectsUnder(prefix), []);
   });

@@ -1,8 +1,10 @@
-// Registering with the rendezvous server and waiting for the address table.
+// Registering with the rendezvous server and waiting for the address table. The connection then stays
+// open for the run: it is this rank's presence, and it brings the server's notices of ranks that leave.
 import { connect as netConnect, type Socket } from 'node:net';
-import type { ChannelConfig } from '../../../channel.js';
+import type { Absence, ChannelConfig } from '../../../channel.js';
 import { newNonce, proof, proofMatches, MAC_BYTES } from '../../../auth.js';
 import { Conn, CONTROL_MAX_BYTES, Msg, PROTOCOL_VERSION } from '../conn.js';
+import { UsageError } from '../../../../errors.js';
 import { FmiDeadlineError, FmiRefusedError } from '../../../errors.js';
 import { readRanks, readTable, tableBytes, writeHello, writeProof, type PeerAddress } from './protocol.js';
 
@@ -10,7 +12,7 @@ import { readRanks, readTable, tableBytes, writeHello, writeProof, type PeerAddr
 const SERVER_GRACE_MS = 2000;
 
 /** Connect, retrying refused or failed attempts with backoff until `deadline` (or until `stop()` says so). */
-export async function openSocket(address: PeerAddress, deadline: number, what: () => FmiDeadlineError, stop: () => boolean = () => false): Promise<Socket> {
+export async function openSocket(address: PeerAddress, deadline: number, what: () => Error, stop: () => boolean = () => false): Promise<Socket> {
   let delay = 20;
   for (;;) {
     if (stop()) throw what();
@@ -28,13 +30,32 @@ export async function openSocket(address: PeerAddress, deadline: number, what: (
   }
 }
 
-/** Register `self` for `config`'s rank and return every rank's address, indexed by rank. */
-export async function rendezvous(config: ChannelConfig, server: PeerAddress, self: PeerAddress, deadline: number): Promise<PeerAddress[]> {
+export interface Rendezvoused {
+  /** Every rank's address, indexed by rank. */
+  table: PeerAddress[];
+  /** The connection to the server, left open: it carries the server's notices of ranks that leave. */
+  presence: Conn;
+}
+
+/** A set of ranks, each with the same reason. */
+function all(ranks: readonly number[], why: Absence): Map<number, Absence> {
+  return new Map(ranks.map((r) => [r, why]));
+}
+
+/**
+ * Register `self` for `config`'s rank and wait for every rank's address. `onRegistered` runs once the
+ * server has admitted this rank (its presence is recorded), which may be long before the others arrive.
+ */
+export async function rendezvous(config: ChannelConfig, server: PeerAddress, self: PeerAddress, deadline: number, onRegistered?: () => void, signal?: AbortSignal): Promise<Rendezvoused> {
   const where = `rendezvous server ${server.host}:${server.port}`;
   const what = `rendezvous for rank ${config.rank} of "${config.communicator}" run "${config.runId}"`;
   const serverSilent = () => new FmiDeadlineError(what, [], [where]);
-  const socket = await openSocket(server, deadline, serverSilent);
+  const gaveUp = () => new UsageError(`${what}: given up by this rank`);
+  const socket = await openSocket(server, deadline, () => (signal?.aborted ? gaveUp() : serverSilent()), () => signal?.aborted ?? false);
   const conn = new Conn(socket, where, Math.max(CONTROL_MAX_BYTES, tableBytes(config.worldSize)));
+  // Leaving while waiting closes the connection, which the server takes as this rank leaving.
+  const leave = () => conn.fail(gaveUp());
+  signal?.addEventListener('abort', leave, { once: true });
   try {
     const nonce = newNonce();
     conn.sendControl(Msg.RdvHello, writeHello({ version: PROTOCOL_VERSION, communicator: config.communicator, runId: config.runId, rank: config.rank, worldSize: config.worldSize, nonce }));
@@ -46,10 +67,27 @@ export async function rendezvous(config: ChannelConfig, server: PeerAddress, sel
     const accept = await conn.expect([Msg.RdvAccept], deadline + SERVER_GRACE_MS, serverSilent);
     const mac = accept.body.bytes(MAC_BYTES);
     if (!proofMatches(proof(config.secret, 'rendezvous-server', fields), mac)) throw new FmiRefusedError(`${where} did not prove the shared secret; not trusting its address table`);
-    const answer = await conn.expect([Msg.RdvTable, Msg.RdvMissing], deadline + SERVER_GRACE_MS, serverSilent);
-    if (answer.type === Msg.RdvMissing) throw new FmiDeadlineError(what, readRanks(answer.body));
-    return readTable(answer.body, config.worldSize);
-  } finally {
+    onRegistered?.();
+    const answer = await conn.expect([Msg.RdvTable, Msg.RdvMissing, Msg.RdvLeft], deadline + SERVER_GRACE_MS, serverSilent);
+    if (answer.type === Msg.RdvMissing) {
+      const missing = readRanks(answer.body);
+      throw new FmiDeadlineError(what, missing, [], { absence: all(missing, 'never joined') });
+    }
+    if (answer.type === Msg.RdvLeft) {
+      const left = readRanks(answer.body);
+      throw new FmiDeadlineError(what, left, [], { absence: all(left, 'left'), early: true });
+    }
+    const table = readTable(answer.body, config.worldSize);
+    // Idle for the whole run: keepalive lets the server notice a host that vanished without closing.
+    socket.setKeepAlive(true, PRESENCE_KEEPALIVE_MS);
+    return { table, presence: conn };
+  } catch (err) {
     conn.fail(undefined);
+    throw err;
+  } finally {
+    signal?.removeEventListener('abort', leave);
   }
 }
+
+/** Idle time before TCP keepalive probes on the connection to the rendezvous server. */
+export const PRESENCE_KEEPALIVE_MS = 15_000;

@@ -1,12 +1,16 @@
 // The rendezvous server: ranks of a communicator register the address they listen on and get the whole
 // address table back once every rank has registered. Only peers proving the shared secret are admitted;
 // each run of a communicator is a group, a newer run retires the older one, and a rank can register once.
+// A rank's connection stays open for the run and is its presence: when it closes (the rank closed its
+// channel, or its process died), the server tells the group's other ranks that it left. A rank that
+// leaves before every rank has joined ends the group: the others are told at once, and so is any later one.
 import { createServer, type Server, type Socket } from 'node:net';
 import { UsageError } from '../../../../errors.js';
 import { checkSecret, newNonce, proof, proofMatches } from '../../../auth.js';
 import { Conn, Msg, PROTOCOL_VERSION } from '../conn.js';
-import { FmiDeadlineError, FmiRefusedError } from '../../../errors.js';
+import { FmiDeadlineError, FmiProtocolError, FmiRefusedError } from '../../../errors.js';
 import { MAX_WORLD_SIZE } from '../../../channel.js';
+import { PRESENCE_KEEPALIVE_MS } from './client.js';
 import { readHello, readProof, writeRanks, writeTable, type PeerAddress } from './protocol.js';
 
 export interface RendezvousServerOptions {
@@ -25,7 +29,7 @@ export interface RendezvousServerOptions {
 }
 
 export interface RendezvousEvent {
-  event: 'admitted' | 'refused' | 'complete' | 'missing' | 'left' | 'superseded' | 'error';
+  event: 'admitted' | 'refused' | 'complete' | 'missing' | 'left' | 'lost' | 'superseded' | 'error';
   communicator?: string;
   runId?: string;
   rank?: number;
@@ -48,6 +52,12 @@ interface Group {
   /** Ranks that registered but stopped waiting (their own deadline passed): present, so not to blame. */
   gaveUp: Set<number>;
   complete: boolean;
+  /** After completion: the ranks still connected (present), by rank. */
+  live: Map<number, Conn>;
+  /** Ranks whose departure the others have not been told of yet (sent together, once per turn). */
+  departed: number[];
+  /** Set when a rank left before every rank had joined: the group can never complete. */
+  lost?: number[];
   createdAt: number;
 }
 
@@ -62,6 +72,7 @@ export class RendezvousServer {
   private readonly maxWorldSize: number;
   private readonly maxGroups: number;
   private readonly log: (e: RendezvousEvent) => void;
+  private closing = false;
 
   private constructor(
     private readonly server: Server,
@@ -97,6 +108,7 @@ export class RendezvousServer {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     for (const g of this.groups.values()) for (const m of g.members.values()) if (m.timer) clearTimeout(m.timer);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -145,16 +157,30 @@ export class RendezvousServer {
     if (g.complete || g.members.has(hello.rank)) return refuse(`rank ${hello.rank} is already registered for communicator "${g.communicator}" run "${g.runId}"`);
 
     conn.sendControl(Msg.RdvAccept, proof(this.secret, 'rendezvous-server', fields));
+    if (g.lost) {
+      // The run can never complete: a latecomer is told who left, as the ranks waiting then were.
+      conn.sendControl(Msg.RdvLeft, writeRanks(g.lost));
+      conn.socket.end();
+      this.log({ event: 'lost', ...who, reason: `rank ${g.lost.join(', ')} left before every rank joined` });
+      return;
+    }
     const group = g;
     const member: Member = { conn, address: p.self };
     group.members.set(hello.rank, member);
     group.gaveUp.delete(hello.rank);
     this.log({ event: 'admitted', ...who });
     conn.onClose(() => {
-      if (!group.complete && group.members.get(hello.rank) === member) {
+      if (this.closing) return;
+      if (group.complete) {
+        if (group.live.get(hello.rank) !== conn) return;
+        group.live.delete(hello.rank);
+        this.log({ event: 'left', ...who });
+        this.announceLeft(group, hello.rank);
+      } else if (group.members.get(hello.rank) === member) {
         group.members.delete(hello.rank);
         if (member.timer) clearTimeout(member.timer);
         this.log({ event: 'left', ...who });
+        this.lose(group, hello.rank);
       }
     });
     if (group.members.size === group.worldSize) return this.complete(group);
@@ -175,7 +201,7 @@ export class RendezvousServer {
       this.retire(victim, undefined);
       this.groups.delete(victim.communicator);
     }
-    const g: Group = { communicator, runId, worldSize, members: new Map(), gaveUp: new Set(), complete: false, createdAt: Date.now() };
+    const g: Group = { communicator, runId, worldSize, members: new Map(), gaveUp: new Set(), complete: false, live: new Map(), departed: [], createdAt: Date.now() };
     this.groups.set(communicator, g);
     return g;
   }
@@ -191,6 +217,33 @@ export class RendezvousServer {
       this.log({ event: 'superseded', communicator: g.communicator, runId: g.runId, rank, reason: by ? `superseded by run "${by}"` : 'evicted' });
     }
     g.members.clear();
+    // A retired run's ranks keep their peer connections; they only stop hearing about departures.
+    const live = [...g.live.values()];
+    g.live.clear();
+    for (const conn of live) conn.socket.end();
+  }
+
+  /** A registered rank left before the table went out: nobody can complete, so tell the others now. */
+  private lose(g: Group, rank: number): void {
+    g.lost = [rank];
+    const notice = writeRanks([rank]);
+    for (const [r, m] of g.members) {
+      if (m.timer) clearTimeout(m.timer);
+      m.conn.sendControl(Msg.RdvLeft, notice);
+      m.conn.socket.end();
+      this.log({ event: 'lost', communicator: g.communicator, runId: g.runId, rank: r, reason: `rank ${rank} left before every rank joined` });
+    }
+    g.members.clear();
+  }
+
+  /** Tell the ranks still present that `rank` left; departures in one turn go out as one notice. */
+  private announceLeft(g: Group, rank: number): void {
+    g.departed.push(rank);
+    if (g.departed.length > 1) return;
+    setImmediate(() => {
+      const notice = writeRanks(g.departed.splice(0));
+      for (const conn of g.live.values()) conn.sendControl(Msg.RdvLeft, notice);
+    });
   }
 
   private complete(g: Group): void {
@@ -198,10 +251,13 @@ export class RendezvousServer {
     const table: PeerAddress[] = new Array(g.worldSize);
     for (const [rank, m] of g.members) table[rank] = m.address;
     const bytes = writeTable(table);
-    for (const m of g.members.values()) {
+    for (const [rank, m] of g.members) {
       if (m.timer) clearTimeout(m.timer);
       m.conn.sendControl(Msg.RdvTable, bytes);
-      m.conn.socket.end();
+      // The connection stays open as the rank's presence; a rank has nothing more to say on it.
+      m.conn.listen(() => m.conn.fail(new FmiProtocolError(`${m.conn.label}: unexpected message after the address table`)));
+      m.conn.socket.setKeepAlive(true, PRESENCE_KEEPALIVE_MS);
+      g.live.set(rank, m.conn);
     }
     g.members.clear();
     this.log({ event: 'complete', communicator: g.communicator, runId: g.runId, worldSize: g.worldSize });
