@@ -34,7 +34,7 @@ export interface ConformanceOptions {
   seed?: number;
   /** Skip the deadline test. */
   skipDeadline?: boolean;
-  /** Per-operation limit in the deadline test (default: 40 measured round trips, 400 ms to 10 s; scaled).
+  /** Per-operation limit in the deadline test (default: 40 measured round trips, 2 s to 10 s; scaled).
    *  A fifth of it (at most 2 s) is where the ranks ask the channel who is absent. */
   deadlineTimeoutMs?: number;
   /**
@@ -336,7 +336,7 @@ export function runChannelConformance(name: string, makeWorld: (worldSize: numbe
             await Promise.all([comms[0]!.send(i, 1, { tag: 9 }).then(() => comms[0]!.recv(1, { tag: 9 })), comms[1]!.recv(0, { tag: 9 }).then((v) => comms[1]!.send(v, 0, { tag: 9 }))]);
             rtt = Math.max(rtt, Date.now() - t);
           }
-          const limit = scaled(options.deadlineTimeoutMs ?? Math.min(10_000, Math.max(400, 40 * rtt)));
+          const limit = scaled(options.deadlineTimeoutMs ?? Math.min(10_000, Math.max(2000, 40 * rtt)));
           const everyone = [0, 1, 2, 4];
           type Run = (c: Communicator, deadline: number) => Promise<unknown>;
           const cases: [string, Run, number[]][] = [
