@@ -55,7 +55,9 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
   if (aggregationOf(run).mode !== 'fmi') return (await runRank(run, plan, assignment, ctx, t0, startedAt)).outcome;
 
   // Loaded only here, so storage runs never load the channels' client libraries.
-  const { aggregateRank } = await import('./aggregation/aggregate-rank.js');
+  const { aggregateRank, joinAggregation } = await import('./aggregation/aggregate-rank.js');
+  // Joined before the work, so that if this rank dies the others know it at once rather than at their deadline.
+  const join = await joinAggregation({ run, rank, ctx });
   let done: RankWork;
   try {
     done = await runRank(run, plan, assignment, ctx, t0, startedAt);
@@ -65,12 +67,12 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
     if (err instanceof DataError || err instanceof ModelError) {
       const message = oneLine(err).slice(0, MAX_FAILURE_MESSAGE_CHARS);
       const partitions = assignment.partitions.map((p) => p.path);
-      await aggregateRank({ run, plan, rank, own: { kind: 'failed', failure: { kind: 'cai-rank-failure', runId: run.runId, rank, error: err.name, message, partitions, samples: assignment.samples } }, ctx });
-    }
+      await aggregateRank({ run, plan, rank, own: { kind: 'failed', failure: { kind: 'cai-rank-failure', runId: run.runId, rank, error: err.name, message, partitions, samples: assignment.samples } }, ctx, join });
+    } else await join.leave();
     throw err;
   }
   const { outcome, dataset, result, predictions } = done;
-  outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, own: { kind: 'result', result, predictions }, ctx });
+  outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, own: { kind: 'result', result, predictions }, ctx, join });
   outcome.totalMs = performance.now() - t0;
   return outcome;
 }
