@@ -169,7 +169,7 @@ section.alert{border:1px solid #e3a1a8;background:#fdf2f3;border-radius:8px;padd
 section.alert h2{border:none;margin-top:10px;color:var(--bad)}
 section.notice{border:1px solid #e0c25a;background:#fffbea;border-radius:8px;padding:4px 16px 12px;margin-top:16px}
 section.notice h2{border:none;margin-top:10px;color:var(--warn)}
-pre{background:#f4f4f4;border:1px solid var(--line);border-radius:6px;padding:8px 10px;overflow-x:auto;font-size:.85em}
+pre{background:#f4f4f4;border:1px solid var(--line);border-radius:6px;padding:8px 10px;white-space:pre-wrap;overflow-wrap:anywhere;font-size:.85em}
 code,td.arith{font-family:"DejaVu Sans Mono",monospace}
 table{border-collapse:collapse;font-size:.9em}
 table.kv th{text-align:left;font-weight:normal;color:#444;padding:3px 16px 3px 0;vertical-align:top}

@@ -1,5 +1,5 @@
 // What every chart of the report shares: the built-plot shape, one look (font, axes), and the number
-// helpers the chart builders use. Pure: no vega here, only the specs' ingredients.
+// functions the chart builders use. Pure: no vega here, only the specs' ingredients.
 import type * as vl from 'vega-lite';
 
 /** A built plot: its vega-lite spec and what its marks stand for (for captions and checks). */
