@@ -10,6 +10,8 @@ import { batchSizeOption, deviceOption, gpuOptions, readAheadOption, threadsOpti
 import { Progress, action, emit, parseIntOption } from '../output.js';
 import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
 import { registerSynthBench } from './bench-synth.js';
+import { EXPERIMENT_IDS } from '../../bench/study/ids.js';
+import { registerStudyBench } from './bench-study.js';
 import { registerWorkflowBench } from './bench-workflow.js';
 import { parsePrecision, type Precision } from '../flags/precision.js';
 
@@ -18,6 +20,7 @@ export function register(program: Command): void {
   registerInferBench(bench);
   registerSynthBench(bench, 'synth');
   registerWorkflowBench(bench);
+  registerStudyBench(bench, EXPERIMENT_IDS);
   // Last, so that it sees every benchmark registered before it.
   registerAllBench(bench);
 }
@@ -139,7 +142,7 @@ function runChild(name: string, json: boolean): Promise<BenchOutcome> {
 function registerAllBench(bench: Command): void {
   bench
     .command('all')
-    .description('run every benchmark in turn, each in its own process with its defaults')
+    .description('run every benchmark in turn (not the study), each in its own process with its defaults')
     .option('--only <names>', 'comma-separated benchmarks to run (default: all)')
     .option('--skip <names>', 'comma-separated benchmarks to leave out')
     .option('--json', 'print {benchmarks: [{name, exitCode, seconds, result}]} as JSON')
@@ -156,7 +159,8 @@ Examples:
     )
     .action(
       action(async (flags: AllBenchFlags) => {
-        const known = bench.commands.map((c) => c.name()).filter((n) => n !== 'all');
+        // The study is a command of its own: it takes minutes to a quarter of an hour and writes a page.
+        const known = bench.commands.map((c) => c.name()).filter((n) => n !== 'all' && n !== 'study');
         const only = namesOption('--only', flags.only, known);
         const skip = namesOption('--skip', flags.skip, known) ?? [];
         const chosen = (only ?? known).filter((n) => !skip.includes(n));

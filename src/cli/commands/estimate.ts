@@ -9,6 +9,7 @@ import { fmtSeconds } from '../../planner/pick.js';
 import { predictionOf } from '../../planner/prediction.js';
 import type { Estimate, PlanEnv, PlatformName, Settings, Workload } from '../../planner/types.js';
 import { action, emit } from '../output.js';
+import { costLine } from '../render/cost.js';
 import { positiveInt, positiveNumber } from '../parse.js';
 import { DEFAULT_PARTITION_MB, inputOptions, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
 
@@ -128,7 +129,7 @@ export function formatEstimate(e: Estimate, w: Workload): string {
     `  wall time  ${fmtSeconds(e.wall_s)}${parts ? ` = ${parts}` : ''}`,
     `  cost       ${fmtUsd(e.cost_usd)} USD`,
     ...e.cost.items.map((i) => `    ${i.label}: ${i.arithmetic}`),
-    ...(e.cost.items.length > 1 ? [`    total: ${e.cost.arithmetic}`] : []),
+    ...(e.cost.items.length > 1 ? [`    total: ${costLine(e.cost)}`] : []),
     `  ${e.platform === 'gpu' || e.platform === 'ec2' ? 'instances' : 'invocations'} ${e.invocations.toLocaleString('en-US')}, waves ${e.waves}`,
     ...e.notes.map((n) => `  note: ${n}`),
     ...e.infeasible.map((r) => `  cannot run: ${r}`),

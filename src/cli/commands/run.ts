@@ -111,7 +111,7 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
       note(flags, `cai demo: data set in ${out}/data`);
       let data;
       try {
-        data = await ensureDemoDataset({ dir: `${out}/data`, samples: flags.samples, seed: flags.seed, onProgress: (d, t) => progress.update(`synthesizing galaxies ${d.toLocaleString('en-US')}/${t.toLocaleString('en-US')}`) });
+        data = await ensureDemoDataset({ dir: `${out}/data`, samples: flags.samples, seed: flags.seed, onProgress: (d, t) => progress.count('synthesizing galaxies', d, t) });
       } finally {
         progress.done();
       }
