@@ -10,12 +10,14 @@ import { Progress, action, emit, parseIntOption } from '../output.js';
 import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
 import { registerSynthBench } from './bench-synth.js';
 import { registerWorkflowBench } from './bench-workflow.js';
+import { registerPlannerBench } from './bench-planner.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
   registerInferBench(bench);
   registerSynthBench(bench, 'synth');
   registerWorkflowBench(bench);
+  registerPlannerBench(bench);
   // Last, so that it sees every benchmark registered before it.
   registerAllBench(bench);
 }
