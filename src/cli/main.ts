@@ -15,6 +15,7 @@ import { register as registerReport } from './commands/report.js';
 import { register as registerAws } from './commands/aws.js';
 import { register as registerEstimate } from './commands/estimate.js';
 import { register as registerPlan } from './commands/plan.js';
+import { register as registerCalibrate } from './commands/calibrate.js';
 import { ExitCode } from '../errors.js';
 
 // The SDK warns on every Node 20 process about its future support window; the project pins its SDK
@@ -47,6 +48,7 @@ registerReport(program);
 registerAws(program);
 registerEstimate(program);
 registerPlan(program);
+registerCalibrate(program);
 
 try {
   await program.parseAsync(process.argv);

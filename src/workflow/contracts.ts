@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DataError } from '../errors.js';
 import { safeRelativePath } from '../data/manifest.js';
 import { PREDICTIONS_FILE } from '../inference/predictions.js';
+import { predictionSchema } from '../planner/prediction.js';
 
 export const CONTRACT_VERSION = 1;
 
@@ -83,6 +84,8 @@ export const runConfigSchema = z.object({
   submittedAt: iso,
   /** Optional, so run inputs written before it existed stay valid: absent means `storage`. */
   aggregation: aggregationConfigSchema.optional(),
+  /** What the planner predicted for this run (`cai run --auto`); Summarize copies it into the summary. */
+  prediction: predictionSchema.optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 
@@ -391,6 +394,11 @@ export const summarySchema = z.object({
       errors: z.array(z.object({ rank: z.number().int(), error: z.string(), message: z.string() })),
     })
     .optional(),
+  /**
+   * A planned run's prediction (wall_s, cost_usd, what it was based on), beside the measured figures above;
+   * absent for runs nobody planned and in summaries written before the field existed.
+   */
+  prediction: predictionSchema.optional(),
 });
 export type Summary = z.infer<typeof summarySchema>;
 

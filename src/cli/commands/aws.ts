@@ -3,7 +3,9 @@
 // (cli/flags/run-flags.ts); reading the template and composing the deploy commands are the library's
 // (src/cloud/aws/).
 import type { Command } from 'commander';
+import type { ExecutionRequest } from '../../compute/lambda/engine.js';
 import { CaiError, ExitCode, UsageError } from '../../errors.js';
+import type { Summary } from '../../workflow/contracts.js';
 import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/run-flags.js';
 import { addStackOptions, stackOptions, type StackFlags } from '../flags/stack-flags.js';
 import { Progress, action, emit, note, parseIntOption } from '../output.js';
@@ -130,38 +132,49 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
           emit(flags, { ...sent, input: req.input }, () => renderStartExecution(sent));
           return;
         }
-        const { computeBackend } = await import('../../compute/index.js');
-        const runner = await computeBackend('aws-lambda').open({ stateMachineArn: req.stateMachineArn });
-        try {
-          const { executionArn } = await runner.start(req);
+        const summary = await startAndFollow(req, flags, (executionArn) => {
           note(flags, `cai aws run: run ${req.input.run.runId}, execution ${executionArn}`);
-          if (!flags.wait) {
-            emit(flags, { executionArn, name: req.name, runId: req.input.run.runId, results: req.input.run.results.uri }, () => executionArn);
-            return;
-          }
-          const progress = new Progress(flags);
-          const t0 = Date.now();
-          let end;
-          try {
-            end = await runner.wait(executionArn, {
-              intervalMs: flags.pollS * 1000,
-              ...(flags.waitTimeoutS !== undefined ? { timeoutS: flags.waitTimeoutS } : {}),
-              onUpdate: (state) => progress.update(executionProgressLine(state, Math.round((Date.now() - t0) / 1000)), true),
-            });
-          } finally {
-            progress.done();
-          }
-          if (end.status !== 'SUCCEEDED') {
-            const why = [end.error, end.cause].filter(Boolean).join(': ').replace(/\s*\n\s*/g, ' ').slice(0, 500);
-            throw new CaiError(`execution ${executionArn} ended ${end.status}${why ? `: ${why}` : ''}`, end.status === 'TIMED_OUT' ? ExitCode.timeout : ExitCode.internal);
-          }
-          const { readRunSummary } = await import('../../workflow/summary/store.js');
-          const summary = await readRunSummary(req.input.run);
-          emit(flags, summary, () => renderSummary(summary));
-          if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
-        } finally {
-          await runner.close();
-        }
+          if (flags.wait) return true;
+          emit(flags, { executionArn, name: req.name, runId: req.input.run.runId, results: req.input.run.results.uri }, () => executionArn);
+          return false;
+        });
+        if (!summary) return;
+        emit(flags, summary, () => renderSummary(summary));
+        if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
       }),
     );
+}
+
+/**
+ * Start an execution on the aws-lambda compute backend and follow it to its summary, with the progress
+ * line on stderr; `started` sees the execution ARN first and returns false to stop there (no summary).
+ * An execution that ends other than SUCCEEDED is a CaiError (exit 6 when it timed out).
+ */
+export async function startAndFollow(req: ExecutionRequest, polling: { json?: boolean; pollS: number; waitTimeoutS?: number }, started: (executionArn: string) => boolean): Promise<Summary | undefined> {
+  const { computeBackend } = await import('../../compute/index.js');
+  const runner = await computeBackend('aws-lambda').open({ stateMachineArn: req.stateMachineArn });
+  try {
+    const { executionArn } = await runner.start(req);
+    if (!started(executionArn)) return undefined;
+    const progress = new Progress(polling);
+    const t0 = Date.now();
+    let end;
+    try {
+      end = await runner.wait(executionArn, {
+        intervalMs: polling.pollS * 1000,
+        ...(polling.waitTimeoutS !== undefined ? { timeoutS: polling.waitTimeoutS } : {}),
+        onUpdate: (state) => progress.update(executionProgressLine(state, Math.round((Date.now() - t0) / 1000)), true),
+      });
+    } finally {
+      progress.done();
+    }
+    if (end.status !== 'SUCCEEDED') {
+      const why = [end.error, end.cause].filter(Boolean).join(': ').replace(/\s*\n\s*/g, ' ').slice(0, 500);
+      throw new CaiError(`execution ${executionArn} ended ${end.status}${why ? `: ${why}` : ''}`, end.status === 'TIMED_OUT' ? ExitCode.timeout : ExitCode.internal);
+    }
+    const { readRunSummary } = await import('../../workflow/summary/store.js');
+    return await readRunSummary(req.input.run);
+  } finally {
+    await runner.close();
+  }
 }

@@ -14,6 +14,7 @@ import { EXPERIMENT_IDS } from '../../bench/study/ids.js';
 import { registerStudyBench } from './bench-study.js';
 import { registerWorkflowBench } from './bench-workflow.js';
 import { parsePrecision, type Precision } from '../flags/precision.js';
+import { registerPlannerBench } from './bench-planner.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
@@ -21,6 +22,7 @@ export function register(program: Command): void {
   registerSynthBench(bench, 'synth');
   registerWorkflowBench(bench);
   registerStudyBench(bench, EXPERIMENT_IDS);
+  registerPlannerBench(bench);
   // Last, so that it sees every benchmark registered before it.
   registerAllBench(bench);
 }

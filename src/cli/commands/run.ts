@@ -1,17 +1,21 @@
 // `cai run` and `cai demo`: the state machine on this machine, over local worker processes. The run
 // flags are shared with `cai aws run` (cli/flags/run-flags.ts), the checks are the library's, and the
 // summary table is cli/render/run.ts.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
 import { ExitCode, UsageError } from '../../errors.js';
 import type { RunConfig, Summary } from '../../workflow/contracts.js';
 import type { RetryPolicy } from '../../workflow/definition.js';
 import { DEFAULT_FMI_TIMEOUT_S } from '../../workflow/run-config.js';
-import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/run-flags.js';
+import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
+import { OBJECTIVES } from '../../planner/pick.js';
+import { addRunOptions, runRequestFields } from '../flags/run-flags.js';
 import { Progress, action, emit, note, parseIntOption } from '../output.js';
+import { nonNegativeNumber, positiveNumber } from '../parse.js';
 import { progressLine, renderSummary } from '../render/run.js';
+import { AUTO_PLATFORMS_HELP, checkNotAuto, type AutoRunFlags } from './run-auto.js';
 
-interface RunFlags extends RunRequestFlags {
+interface RunFlags extends AutoRunFlags {
   out: string;
   retries: number;
   retryIntervalS: number;
@@ -44,6 +48,7 @@ function registerRun(program: Command): void {
   addRunOptions(run, 'local', ['data', 'model', 'out', 'worldSize', 'concurrency', 'batchSize', 'threads', 'memoryMb', 'timeoutS', 'runId', 'toleratedFailurePercent'])
     .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors)', parseIntOption('retries'), 2)
     .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time', parseIntOption('retry-interval-s'), 1);
+  addAutoOptions(run);
   addRunOptions(run, 'local', ['readAhead', 'report'])
     .option('--s3-endpoint <url>', 'S3-compatible endpoint for s3:// data or results (default: $AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--aggregation <mode>', 'how results come together: storage (Summarize reads every rank object) or fmi (ranks gather to rank 0 over an FMI channel, which writes the summary; needs --concurrency >= --world-size)', 'storage')
@@ -61,16 +66,32 @@ Examples:
   CAI_DEBUG=fmi cai run --data ./demo/data --out ./demo --world-size 4 --aggregation fmi --fmi-hint cheap
   cai run --data ./sdss/manifest.json --model astromae.onnx --out ./out --world-size 8 --concurrency 2 --threads 1 --run-id sdss-1
   cai run --data s3://bucket/sdss --model m.onnx --out s3://bucket --s3-endpoint http://127.0.0.1:9000 --json
+  cai run --auto --data ./sdss --out ./out --deadline 600
+  cai run --auto --data s3://bucket/sdss --out s3://bucket/cai --state-machine-arn "$CAI_STATE_MACHINE_ARN" --budget 0.5
+
+--auto plans the run as "cai plan" does (the profile "cai calibrate" wrote, else the built-in one) and runs
+the pick: here when it is local; on the deployed state machine when it is Lambda and --state-machine-arn
+and an s3:// --out are given (repartitioning the data set into <out>/data/ when the pick needs another
+partition size; Lambda is then planned at the deployed memory, --memory-mb or ${DEFAULT_LAMBDA_CONFIG.rankMemoryMb}); otherwise it
+prints the exact commands and exits 0. A run it starts records the prediction in summary.json.
 
 Writes under <out>/results/<run-id>/: plan.json, rank-NNNNN.json and rank-NNNNN.predictions.csv per rank,
 predictions.csv (all ranks), summary.json, report/report.html.
 
 Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data,
-4 missing or incompatible model, 7 S3 endpoint unreachable.`,
+4 missing or incompatible model, 6 --auto: nothing meets --deadline or --budget, 7 S3 endpoint unreachable.`,
     )
     .action(
-      action(async (flags: RunFlags) => {
+      action(async (flags: RunFlags, cmd: Command) => {
         if (flags.s3Endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.s3Endpoint;
+        const retry: RetryPolicy = { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) };
+        if (flags.auto) {
+          const { runAuto } = await import('./run-auto.js');
+          const summary = await runAuto(flags, cmd, (run) => execute(run, flags, retry));
+          if (summary) finish(flags, summary);
+          return;
+        }
+        checkNotAuto(flags, cmd);
         // The aggregation flags are checked before the (possibly slow) built-in model is prepared.
         const { checkAggregationRequest } = await import('../../workflow/aggregation/request.js');
         const aggregation = checkAggregationRequest(flags);
@@ -78,10 +99,22 @@ Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad fla
         const { makeRunConfig } = await import('../../workflow/run-config.js');
         const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
         const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
-        const retry: RetryPolicy = { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) };
         finish(flags, await execute(run, flags, retry, redisUrl));
       }),
     );
+}
+
+/** The planner's flags of `cai run --auto`. */
+function addAutoOptions(run: Command): Command {
+  return run
+    .option('--auto', 'plan the run (cai plan) and run the pick: here, on a deployed state machine, or print the commands that run it')
+    .option('--deadline <s>', '--auto: longest acceptable wall time, seconds', positiveNumber)
+    .option('--budget <usd>', '--auto: most the run may cost, USD', nonNegativeNumber)
+    .addOption(new Option('--objective <o>', '--auto: time (fastest), cost (cheapest) or balanced (least time x cost)').choices(OBJECTIVES).default('balanced'))
+    .option('--platforms <list>', `--auto: ${AUTO_PLATFORMS_HELP}`)
+    .option('--profile <file>', '--auto: a profile written by `cai calibrate` (repeatable; default: build/profiles/ or $CAI_PROFILE_DIR, else the built-in one)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--state-machine-arn <arn>', '--auto: a deployed stack\'s StateMachineArn, so that a Lambda pick runs there (default: $CAI_STATE_MACHINE_ARN)', process.env.CAI_STATE_MACHINE_ARN)
+    .option('--dry-run', '--auto: plan and print the commands, start nothing');
 }
 
 function registerDemo(program: Command): void {

@@ -83,6 +83,7 @@ export function buildSummary(inp: SummaryInputs, merged: Predictions, mismatched
     accounting,
     outputs: outputs(results, run),
     ...(inp.aggregation ? { aggregation: inp.aggregation } : {}),
+    ...(run.prediction ? { prediction: run.prediction } : {}),
   };
 }
 
