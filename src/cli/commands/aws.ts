@@ -8,7 +8,9 @@ import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/
 import { addStackOptions, stackOptions, type StackFlags } from '../flags/stack-flags.js';
 import { Progress, action, emit, note, parseIntOption } from '../output.js';
 import { renderDeployCommands, renderStartExecution, renderSynth } from '../render/aws.js';
-import { executionProgressLine, renderSummary } from '../render/run.js';
+import { executionProgressLine } from '../render/run.js';
+import { finishRun } from './run.js';
+import { stopOnSignals } from '../signals.js';
 
 interface SynthFlags extends StackFlags {
   out: string;
@@ -110,8 +112,13 @@ Credentials and region come from the AWS SDK's usual chain; the client uses the 
 Results: <out>/results/<run-id>/ as with "cai run" (plan.json, rank-NNNNN.json, predictions.csv,
 summary.json, report/).
 
-Exit codes: 0 complete, 5 some ranks failed, 2 bad flags or an unknown state machine, 6 the execution timed
-out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
+Throttled AWS calls (StartExecution, DescribeExecution, S3) back off with jitter and are retried (6
+attempts; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE change that). SIGINT or SIGTERM stops waiting (exit 130/143);
+the execution goes on on AWS.
+
+Exit codes: 0 complete, 5 some ranks failed, 3 the accounting failed (e.g. duplicate object ids), 2 bad
+flags or an unknown state machine, 6 the execution timed out (or --wait-timeout-s passed), 7 AWS unreachable
+or still throttling after the retries, 1 the execution failed, 130/143 stopped waiting.`,
     )
     .action(
       action(async (flags: AwsRunFlags) => {
@@ -141,14 +148,17 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
           }
           const progress = new Progress(flags);
           const t0 = Date.now();
+          const stop = stopOnSignals((signal) => `stopped waiting by ${signal}: execution ${executionArn} goes on on AWS`);
           let end;
           try {
             end = await runner.wait(executionArn, {
               intervalMs: flags.pollS * 1000,
               ...(flags.waitTimeoutS !== undefined ? { timeoutS: flags.waitTimeoutS } : {}),
               onUpdate: (state) => progress.update(executionProgressLine(state, Math.round((Date.now() - t0) / 1000)), true),
+              signal: stop.signal,
             });
           } finally {
+            stop.dispose();
             progress.done();
           }
           if (end.status !== 'SUCCEEDED') {
@@ -157,8 +167,7 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
           }
           const { readRunSummary } = await import('../../workflow/summary/store.js');
           const summary = await readRunSummary(req.input.run);
-          emit(flags, summary, () => renderSummary(summary));
-          if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
+          finishRun(flags, summary);
         } finally {
           await runner.close();
         }

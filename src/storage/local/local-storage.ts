@@ -1,13 +1,16 @@
 // Storage in a local directory. Keys are '/'-separated paths relative to the root; a key that could leave
 // the root (absolute, '..', backslash, or a symlink pointing outside) is refused. Writes are atomic: a temp
-// file in the same directory, then rename, so readers see the old object or the whole new one.
-import { open, readdir, realpath, stat, unlink } from 'node:fs/promises';
+// file in the same directory, then rename, so readers see the old object or the whole new one. Conditional
+// puts (for locks) link a complete temp file into place, which fails when the name exists; a replacement
+// first moves the old version aside, which only one writer can do.
+import type { BigIntStats } from 'node:fs';
+import { link, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
 import { isSafeRelativePath } from '../../util/safe-path.js';
-import { isTempFile, writeFileAtomic } from '../../util/atomic-file.js';
-import type { ObjectInfo, Storage } from '../types.js';
+import { isTempFile, openAtomic, tempPathFor, writeFileAtomic, writeRefusal } from '../../util/atomic-file.js';
+import type { ObjectInfo, Storage, TaggedObject } from '../types.js';
 
 export class LocalStorage implements Storage {
   readonly kind = 'local';
@@ -27,36 +30,88 @@ export class LocalStorage implements Storage {
   }
 
   async get(key: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    return (await this.read(key, opts, false))!.body;
+  }
+
+  async getTagged(key: string, opts: { maxBytes?: number } = {}): Promise<TaggedObject | undefined> {
+    const got = await this.read(key, opts, true);
+    return got && { body: got.body, tag: versionTag(got.st) };
+  }
+
+  /** The file's bytes and stat; a missing file is undefined when `missingOk`, else a DataError. */
+  private async read(key: string, opts: { maxBytes?: number }, missingOk: boolean): Promise<{ body: Uint8Array; st: BigIntStats } | undefined> {
     const file = this.pathOf(key);
     await this.checkInsideRoot(file);
     let handle;
     try {
       handle = await open(file, 'r');
     } catch (e) {
+      if (missingOk && isNotFound(e)) return undefined;
       throw notFoundOr(e, file);
     }
     try {
-      const st = await handle.stat();
+      const st = await handle.stat({ bigint: true });
       if (!st.isFile()) throw new DataError(file, 'not a regular file');
-      if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new DataError(file, `is ${st.size} bytes, more than the ${opts.maxBytes}-byte limit`);
-      const out = new Uint8Array(st.size);
+      const size = Number(st.size);
+      if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new DataError(file, `is ${size} bytes, more than the ${opts.maxBytes}-byte limit`);
+      const out = new Uint8Array(size);
       let at = 0;
-      while (at < st.size) {
-        const { bytesRead } = await handle.read(out, at, st.size - at, at);
+      while (at < size) {
+        const { bytesRead } = await handle.read(out, at, size - at, at);
         if (bytesRead === 0) break;
         at += bytesRead;
       }
       // The file shrank while we read it: hand back only what exists rather than trailing zeros.
-      return at === st.size ? out : out.subarray(0, at);
+      return { body: at === size ? out : out.subarray(0, at), st };
     } finally {
       await handle.close();
+    }
+  }
+
+  async putIf(key: string, body: Uint8Array | string, ifTag: string | null): Promise<boolean> {
+    const file = this.pathOf(key);
+    await this.checkInsideRoot(file);
+    // The new version is complete on disk before it gets the name, so no reader sees part of it.
+    const next = await openAtomic(tempPathFor(file), { mkdir: true });
+    try {
+      await next.handle.writeFile(body);
+      await next.commit();
+      if (ifTag !== null && !(await this.moveAsideIf(file, ifTag))) return false;
+      try {
+        await link(next.path, file);
+        return true;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+        throw writeRefusal(e, file);
+      }
+    } finally {
+      await unlink(next.path).catch(() => undefined);
+    }
+  }
+
+  /** Move the version `tag` of `file` out of the way; false (and the file left as it was) when it is another. */
+  private async moveAsideIf(file: string, tag: string): Promise<boolean> {
+    const aside = tempPathFor(file);
+    try {
+      await rename(file, aside);
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw writeRefusal(e, file);
+    }
+    try {
+      if (versionTag(await stat(aside, { bigint: true })) === tag) return true;
+      // Another writer replaced it first: put its version back unless a third already made a new one.
+      await link(aside, file).catch(() => undefined);
+      return false;
+    } finally {
+      await unlink(aside).catch(() => undefined);
     }
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const file = this.pathOf(key);
     await this.checkInsideRoot(file);
-    // A crash leaves at most a temp file, which `list` never reports.
+    // A crash leaves at most a temp file, which `list` never reports; a refused write names the file.
     await writeFileAtomic(file, body, { mkdir: true });
   }
 
@@ -107,7 +162,7 @@ export class LocalStorage implements Storage {
       await unlink(file);
     } catch (e) {
       // Deleting a missing object succeeds, as on S3.
-      if (!isNotFound(e)) throw e;
+      if (!isNotFound(e)) throw writeRefusal(e, file);
     }
   }
 
@@ -135,6 +190,11 @@ export class LocalStorage implements Storage {
       }
     }
   }
+}
+
+/** A file version's identity: a rewrite is a new inode (atomic writes rename a new file into place). */
+function versionTag(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
 function isNotFound(e: unknown): boolean {
