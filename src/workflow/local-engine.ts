@@ -98,6 +98,8 @@ export interface LocalRunResult {
 
 const rankOfLabel = (label?: string): number => Number(/^rank (\d+)$/.exec(label ?? '')?.[1] ?? -1);
 
+const FMI_NEEDS_OWN_POOL = 'fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start';
+
 /**
  * An FMI run's channel, resolved (the policy answers `auto`) and recorded in the run input, and the services
  * it needs, started. Storage runs pass through.
@@ -106,7 +108,7 @@ async function prepareAggregation(input: RunConfig, options: LocalRunOptions): P
   const agg = aggregationOf(input);
   if (agg.mode === 'storage') return { run: input };
   checkAggregation(input);
-  if (options.engine) throw new UsageError('fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start');
+  if (options.engine) throw new UsageError(FMI_NEEDS_OWN_POOL);
   const env = options.env ?? process.env;
   const redisUrl = options.redisUrl ?? env.CAI_REDIS_URL ?? process.env.CAI_REDIS_URL;
   let chosen = agg.chosen;
@@ -162,8 +164,9 @@ export async function runLocalWorkflow(options: LocalRunOptions): Promise<LocalR
     const why = options.signal?.reason;
     halt.stop(why instanceof Error ? why : new CaiError(`run ${parsed.runId} was stopped`));
   };
-  if (options.signal?.aborted) onAbort();
-  options.signal?.addEventListener('abort', onAbort, { once: true });
+  // What can be refused without touching storage is refused before the lock is taken.
+  checkAggregation(parsed);
+  if (options.engine && aggregationOf(parsed).mode === 'fmi') throw new UsageError(FMI_NEEDS_OWN_POOL);
   const lock = await acquireRunLock(openStorage(parsed.results.uri), parsed.runId, { leaseS: options.lockLeaseS ?? DEFAULT_LEASE_S });
   const renewal = setInterval(() => {
     lock.renew().catch((e: unknown) => {
@@ -173,6 +176,8 @@ export async function runLocalWorkflow(options: LocalRunOptions): Promise<LocalR
   }, (lock.record.leaseS * 1000) / 3);
   renewal.unref();
   try {
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
     if (halt.reason) throw halt.reason;
     const { run, services } = await prepareAggregation({ ...parsed, lock: { token: lock.token } }, options);
     // Initialize names the FMI attempt; afterwards its leftover frames (if any) are removed with it.

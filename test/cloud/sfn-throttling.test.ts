@@ -18,16 +18,19 @@ interface FakeStepFunctions {
   seen: Map<string, number>;
   /** How many more calls of an operation are answered ThrottlingException (Infinity: all). */
   throttle: Map<string, number>;
+  /** What DescribeExecution reports. */
+  status: { value: string };
   close(): Promise<void>;
 }
 
 async function fakeStepFunctions(): Promise<FakeStepFunctions> {
   const seen = new Map<string, number>();
   const throttle = new Map<string, number>();
-  const answers: Record<string, unknown> = {
-    StartExecution: { executionArn: EXECUTION, startDate: 1_767_225_600 },
-    DescribeExecution: { executionArn: EXECUTION, stateMachineArn: ARN, status: 'SUCCEEDED', startDate: 1_767_225_600, stopDate: 1_767_225_660, output: '{"runId":"t"}' },
-    ListMapRuns: { mapRuns: [] },
+  const status = { value: 'SUCCEEDED' };
+  const answers: Record<string, () => unknown> = {
+    StartExecution: () => ({ executionArn: EXECUTION, startDate: 1_767_225_600 }),
+    DescribeExecution: () => ({ executionArn: EXECUTION, stateMachineArn: ARN, status: status.value, startDate: 1_767_225_600, ...(status.value === 'RUNNING' ? {} : { stopDate: 1_767_225_660, output: '{"runId":"t"}' }) }),
+    ListMapRuns: () => ({ mapRuns: [] }),
   };
   const server: Server = createServer((req, res) => {
     const op = String(req.headers['x-amz-target'] ?? '').replace(/^AWSStepFunctions\./, '');
@@ -40,14 +43,14 @@ async function fakeStepFunctions(): Promise<FakeStepFunctions> {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-errortype': 'ThrottlingException' }).end(JSON.stringify({ __type: 'ThrottlingException', message: 'Rate exceeded' }));
         return;
       }
-      const body = answers[op];
+      const body = answers[op]?.();
       if (!body) res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify({ __type: 'UnknownOperationException', message: op }));
       else res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end(JSON.stringify(body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
-  return { endpoint: `http://127.0.0.1:${port}`, seen, throttle, close: () => new Promise((r) => server.close(() => r())) };
+  return { endpoint: `http://127.0.0.1:${port}`, seen, throttle, status, close: () => new Promise((r) => server.close(() => r())) };
 }
 
 let sfn: FakeStepFunctions;
@@ -93,6 +96,21 @@ test('throttled past the attempt limit: one line with the attempts, exit code 7'
     assert.equal(sfn.seen.get('StartExecution'), 3);
   } finally {
     sfn.throttle.delete('StartExecution');
+    await e.close();
+  }
+});
+
+test('a signal stops the waiting at once with its reason; the execution is left running', async () => {
+  const e = await engine();
+  const stop = new AbortController();
+  try {
+    sfn.status.value = 'RUNNING';
+    const t0 = Date.now();
+    const waiting = e.wait(EXECUTION, { intervalMs: 60_000, signal: stop.signal, onUpdate: () => stop.abort(new Error('stopped waiting')) });
+    await assert.rejects(waiting, (err: unknown) => err instanceof Error && err.message === 'stopped waiting');
+    assert.ok(Date.now() - t0 < 60_000, 'it did not sleep out the poll interval');
+  } finally {
+    sfn.status.value = 'SUCCEEDED';
     await e.close();
   }
 });

@@ -88,10 +88,10 @@ test('of coordinators taking over one stale lock at the same moment, exactly one
   const t = tempDir();
   try {
     const s = new LocalStorage(t.dir);
-    for (let round = 0; round < 5; round++) {
+    for (let round = 0; round < 12; round++) {
       const runId = `race-${round}`;
       await s.put(resultKeys.lock(runId), foreignLock(runId, { pid: exitedPid(), host: hostname() }, new Date()));
-      const tries = await Promise.allSettled([1, 2, 3, 4].map(() => acquireRunLock(new LocalStorage(t.dir), runId)));
+      const tries = await Promise.allSettled([1, 2, 3, 4, 5, 6].map(() => acquireRunLock(new LocalStorage(t.dir), runId)));
       const won = tries.filter((x) => x.status === 'fulfilled');
       assert.equal(won.length, 1, `round ${round}: ${tries.map((x) => x.status).join(', ')}`);
       for (const x of tries) if (x.status === 'rejected') assert.ok(x.reason instanceof RunLockedError, String(x.reason));

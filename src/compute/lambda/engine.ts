@@ -170,6 +170,7 @@ export class StepFunctionsEngine implements ExecutionEngine {
       polling.onUpdate?.(s);
       if (s.status !== 'RUNNING') return s;
       if (Date.now() + interval > deadline) throw new DeadlineError(`waiting for ${executionArn} (still running on AWS)`, ['the execution to finish']);
+      signal?.throwIfAborted();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, interval);
         function done(): void {

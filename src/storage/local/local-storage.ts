@@ -1,15 +1,16 @@
 // Storage in a local directory. Keys are '/'-separated paths relative to the root; a key that could leave
 // the root (absolute, '..', backslash, or a symlink pointing outside) is refused. Writes are atomic: a temp
 // file in the same directory, then rename, so readers see the old object or the whole new one. Conditional
-// puts (for locks) link a complete temp file into place, which fails when the name exists; a replacement
-// first moves the old version aside, which only one writer can do.
+// puts (for locks) link a complete temp file into place, which fails when the name exists; a conditional
+// replacement is a rename by the one writer that claimed the old version.
 import type { BigIntStats } from 'node:fs';
 import { link, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
 import { isSafeRelativePath } from '../../util/safe-path.js';
-import { isTempFile, openAtomic, tempPathFor, writeFileAtomic, writeRefusal } from '../../util/atomic-file.js';
+import { TEMP_SUFFIX, isTempFile, openAtomic, tempPathFor, writeFileAtomic, writeRefusal } from '../../util/atomic-file.js';
 import type { ObjectInfo, Storage, TaggedObject } from '../types.js';
 
 export class LocalStorage implements Storage {
@@ -76,35 +77,9 @@ export class LocalStorage implements Storage {
     try {
       await next.handle.writeFile(body);
       await next.commit();
-      if (ifTag !== null && !(await this.moveAsideIf(file, ifTag))) return false;
-      try {
-        await link(next.path, file);
-        return true;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-        throw writeRefusal(e, file);
-      }
+      return ifTag === null ? await linkUnlessExists(next.path, file) : await replaceIfVersion(next.path, file, ifTag);
     } finally {
       await unlink(next.path).catch(() => undefined);
-    }
-  }
-
-  /** Move the version `tag` of `file` out of the way; false (and the file left as it was) when it is another. */
-  private async moveAsideIf(file: string, tag: string): Promise<boolean> {
-    const aside = tempPathFor(file);
-    try {
-      await rename(file, aside);
-    } catch (e) {
-      if (isNotFound(e)) return false;
-      throw writeRefusal(e, file);
-    }
-    try {
-      if (versionTag(await stat(aside, { bigint: true })) === tag) return true;
-      // Another writer replaced it first: put its version back unless a third already made a new one.
-      await link(aside, file).catch(() => undefined);
-      return false;
-    } finally {
-      await unlink(aside).catch(() => undefined);
     }
   }
 
@@ -189,6 +164,48 @@ export class LocalStorage implements Storage {
         existing = parent;
       }
     }
+  }
+}
+
+/** Give `file` the complete file `ready` unless the name exists. */
+async function linkUnlessExists(ready: string, file: string): Promise<boolean> {
+  try {
+    await link(ready, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw writeRefusal(e, file);
+  }
+}
+
+/** A claim older than this was left by a writer that died between claiming and replacing. */
+const STALE_CLAIM_MS = 30_000;
+
+/**
+ * Rename `ready` over `file` if `file` is still the version `tag`. Writers that would replace the same
+ * version first create one claim named after it (a link, which only one can make), so only one of them
+ * replaces it; the old version stays readable until the rename swaps the new one in.
+ */
+async function replaceIfVersion(ready: string, file: string, tag: string): Promise<boolean> {
+  const claim = join(dirname(file), `.${basename(file)}.claim-${createHash('sha256').update(tag).digest('hex').slice(0, 32)}${TEMP_SUFFIX}`);
+  if (!(await linkUnlessExists(ready, claim))) {
+    const age = await stat(claim).then((st) => Date.now() - st.mtimeMs, () => 0);
+    if (age < STALE_CLAIM_MS) return false;
+    await unlink(claim).catch(() => undefined);
+    if (!(await linkUnlessExists(ready, claim))) return false;
+  }
+  try {
+    const current = await stat(file, { bigint: true }).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!current || versionTag(current) !== tag) return false;
+    await rename(ready, file).catch((e: unknown) => {
+      throw writeRefusal(e, file);
+    });
+    return true;
+  } finally {
+    await unlink(claim).catch(() => undefined);
   }
 }
 
