@@ -86,6 +86,11 @@ export const runConfigSchema = z.object({
   aggregation: aggregationConfigSchema.optional(),
   /** What the planner predicted for this run (`cai run --auto`); Summarize copies it into the summary. */
   prediction: predictionSchema.optional(),
+  /**
+   * The run lock of the coordinator that runs this attempt (workflow/run-lock.ts): its instances write into
+   * the run only while results/<run>/run.lock still holds this token. Absent where no coordinator locks.
+   */
+  lock: z.object({ token: z.string().regex(/^[0-9a-f]{32}$/) }).optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 
@@ -430,6 +435,7 @@ export const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 export const RESULT_FILES = {
   plan: 'plan.json',
   aggregation: 'aggregation.json',
+  lock: 'run.lock',
   summary: 'summary.json',
   predictions: PREDICTIONS_FILE,
   rank: (rank: number): string => `rank-${String(rank).padStart(5, '0')}.json`,
@@ -444,6 +450,7 @@ export const resultKeys = {
   dir: (runId: string): string => `results/${runId}/`,
   plan: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.plan,
   aggregation: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.aggregation,
+  lock: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.lock,
   rank: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rank(rank),
   rankPredictions: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rankPredictions(rank),
   summary: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.summary,

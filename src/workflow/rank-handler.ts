@@ -13,6 +13,7 @@ import type { InvocationContext } from '../compute/context.js';
 import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, type RankEvent, type RankOutcome, type Plan, type RankResult, type RunConfig } from './contracts.js';
 import { openPlannedDataset, readPlan } from './plan-file.js';
 import { MAX_FAILURE_MESSAGE_CHARS } from './aggregation/rank-payload.js';
+import { guardResults } from './run-lock.js';
 
 /** Live progress a rank reports while it runs. */
 export interface RankProgress {
@@ -87,7 +88,8 @@ interface RankWork {
 /** The rank's own work: predict its partitions, then store its predictions and result object. */
 async function runRank(run: RunConfig, plan: Plan, assignment: Plan['ranks'][number], ctx: InvocationContext, t0: number, startedAt: string): Promise<RankWork> {
   const rank = assignment.rank;
-  const results = openStorage(run.results.uri);
+  // Written only while this run's coordinator still holds the run.
+  const results = guardResults(openStorage(run.results.uri), run);
   const dataset = await openPlannedDataset(run, plan);
   const byPath = new Map(dataset.manifest.partitions.map((e) => [e.path, e]));
   const entries: PartitionEntry[] = assignment.partitions.map((p) => {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { DatasetWriter } from '../../src/data/dataset.js';
 import { synthesize } from '../../src/data/synth/generator.js';
 import { ExitCode } from '../../src/errors.js';
-import { GraphBuilder, attr } from '../../src/model/onnx/builder.js';
+import { GraphBuilder } from '../../src/model/onnx/builder.js';
 import { ProtoWriter } from '../../src/model/onnx/protobuf.js';
 import { decodeModel, encodeModel } from '../../src/model/onnx/schema.js';
 import { createSession, runOverPartition } from '../../src/model/ort-run.js';

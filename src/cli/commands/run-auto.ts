@@ -99,7 +99,7 @@ async function runOnLambda(flags: AutoRunFlags, w: Workload, plan: AutoPlan, mem
     ...(flags.model !== undefined ? { model: flags.model } : {}),
   });
   req.input.run = { ...req.input.run, prediction: plan.prediction };
-  const { startAndFollow } = await import('./aws.js');
+  const { startAndFollow } = await import('../follow-execution.js');
   const summary = await startAndFollow(req, { json: flags.json, pollS: 5 }, (executionArn) => {
     note(flags, `cai run --auto: run ${req.input.run.runId} on ${req.stateMachineArn}, execution ${executionArn}`);
     return true;

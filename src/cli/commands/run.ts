@@ -3,16 +3,18 @@
 // summary table is cli/render/run.ts.
 import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { ExitCode, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { RunConfig, Summary } from '../../workflow/contracts.js';
 import type { RetryPolicy } from '../../workflow/definition.js';
 import { DEFAULT_FMI_TIMEOUT_S } from '../../workflow/run-config.js';
 import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
 import { OBJECTIVES } from '../../planner/pick.js';
 import { addRunOptions, runRequestFields } from '../flags/run-flags.js';
-import { Progress, action, emit, note, parseIntOption } from '../output.js';
+import { Progress, action, note, parseIntOption } from '../output.js';
 import { nonNegativeNumber, positiveNumber } from '../parse.js';
-import { progressLine, renderSummary } from '../render/run.js';
+import { progressLine } from '../render/run.js';
+import { finishRun } from '../finish-run.js';
+import { stopOnSignals } from '../signals.js';
 import { AUTO_PLATFORMS_HELP, checkNotAuto, type AutoRunFlags } from './run-auto.js';
 
 interface RunFlags extends AutoRunFlags {
@@ -46,8 +48,8 @@ function registerRun(program: Command): void {
     .command('run')
     .description('run inference as a workflow: Initialize -> one function instance per rank (Map) -> Summarize, on local worker processes');
   addRunOptions(run, 'local', ['data', 'model', 'out', 'worldSize', 'concurrency', 'batchSize', 'threads', 'memoryMb', 'timeoutS', 'runId', 'toleratedFailurePercent'])
-    .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors)', parseIntOption('retries'), 2)
-    .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time', parseIntOption('retry-interval-s'), 1);
+    .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors), 0 to 10', parseIntOption('retries'), 2)
+    .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time (1 to 3600)', parseIntOption('retry-interval-s'), 1);
   addAutoOptions(run);
   addRunOptions(run, 'local', ['readAhead', 'report'])
     .option('--s3-endpoint <url>', 'S3-compatible endpoint for s3:// data or results (default: $AWS_ENDPOINT_URL_S3, else AWS)')
@@ -78,17 +80,24 @@ prints the exact commands and exits 0. A run it starts records the prediction in
 Writes under <out>/results/<run-id>/: plan.json, rank-NNNNN.json and rank-NNNNN.predictions.csv per rank,
 predictions.csv (all ranks), summary.json, report/report.html.
 
-Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data,
-4 missing or incompatible model, 6 --auto: nothing meets --deadline or --budget, 7 S3 endpoint unreachable.`,
+One coordinator at a time: results/<run-id>/run.lock names it (pid, host, since); a second "cai run" of the
+same run id is refused while it runs, and takes over once that process is gone. SIGINT or SIGTERM stops the
+worker processes and leaves the run to be resumed by the same command.
+
+Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data (also: the
+accounting failed, e.g. duplicate object ids), 4 missing or incompatible model, 6 --auto: nothing meets
+--deadline or --budget, 7 S3 endpoint unreachable, results location full or read-only, or the run is in
+use by another coordinator, 130/143 stopped by SIGINT/SIGTERM (resumable).`,
     )
     .action(
       action(async (flags: RunFlags, cmd: Command) => {
         if (flags.s3Endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.s3Endpoint;
-        const retry: RetryPolicy = { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) };
+        const { makeRetryPolicy, makeRunConfig } = await import('../../workflow/run-config.js');
+        const retry = makeRetryPolicy(flags);
         if (flags.auto) {
           const { runAuto } = await import('./run-auto.js');
           const summary = await runAuto(flags, cmd, (run) => execute(run, flags, retry));
-          if (summary) finish(flags, summary);
+          if (summary) finishRun(flags, summary);
           return;
         }
         checkNotAuto(flags, cmd);
@@ -96,10 +105,9 @@ Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad fla
         const { checkAggregationRequest } = await import('../../workflow/aggregation/request.js');
         const aggregation = checkAggregationRequest(flags);
         const model = flags.model ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
-        const { makeRunConfig } = await import('../../workflow/run-config.js');
         const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
         const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
-        finish(flags, await execute(run, flags, retry, redisUrl));
+        finishRun(flags, await execute(run, flags, retry, redisUrl));
       }),
     );
 }
@@ -160,25 +168,21 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
       const { makeRunConfig, newRunId } = await import('../../workflow/run-config.js');
       const run = makeRunConfig({ data: data.manifestPath, model, out, worldSize: flags.worldSize, concurrency: flags.concurrency, runId: newRunId('demo') });
       note(flags, `  run ${run.runId}: ${run.worldSize} ranks, ${run.concurrency} at a time, ${run.threads} thread(s) each`);
-      finish(flags, await execute(run, flags));
+      finishRun(flags, await execute(run, flags));
     }),
   );
 }
 
-/** Run the state machine on this machine, with the progress line on stderr. */
+/** Run the state machine on this machine, with the progress line on stderr; a signal stops it, resumable. */
 async function execute(run: RunConfig, flags: { json?: boolean }, retry?: RetryPolicy, redisUrl?: string): Promise<Summary> {
   const { runLocalWorkflow } = await import('../../workflow/local-engine.js');
   const progress = new Progress(flags);
+  const stop = stopOnSignals((signal) => `stopped by ${signal}: run ${run.runId} can be resumed by the same command (--run-id ${run.runId})`);
   try {
-    const res = await runLocalWorkflow({ run, retry, redisUrl, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
+    const res = await runLocalWorkflow({ run, retry, redisUrl, signal: stop.signal, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
     return res.summary;
   } finally {
+    stop.dispose();
     progress.done();
   }
-}
-
-/** Print the summary; a run that is not complete exits 5. */
-function finish(flags: { json?: boolean }, summary: Summary): void {
-  emit(flags, summary, () => renderSummary(summary));
-  if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
 }

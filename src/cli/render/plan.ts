@@ -4,6 +4,7 @@ import { fmtUsd } from '../../cost/index.js';
 import { fmtSeconds, type PickResult } from '../../planner/pick.js';
 import type { Candidate } from '../../planner/search.js';
 import type { SweepRow } from '../../planner/sweep.js';
+import { costLine } from './cost.js';
 import type { Estimate, Workload } from '../../planner/types.js';
 
 export function formatEstimate(e: Estimate, w: Workload): string {
@@ -16,7 +17,7 @@ export function formatEstimate(e: Estimate, w: Workload): string {
     `  wall time  ${fmtSeconds(e.wall_s)}${parts ? ` = ${parts}` : ''}`,
     `  cost       ${fmtUsd(e.cost_usd)} USD`,
     ...e.cost.items.map((i) => `    ${i.label}: ${i.arithmetic}`),
-    ...(e.cost.items.length > 1 ? [`    total: ${e.cost.arithmetic}`] : []),
+    ...(e.cost.items.length > 1 ? [`    total: ${costLine(e.cost)}`] : []),
     `  ${e.platform === 'gpu' || e.platform === 'ec2' ? 'instances' : 'invocations'} ${e.invocations.toLocaleString('en-US')}, waves ${e.waves}`,
     ...e.notes.map((n) => `  note: ${n}`),
     ...e.infeasible.map((r) => `  cannot run: ${r}`),

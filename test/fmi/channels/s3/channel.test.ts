@@ -4,7 +4,7 @@ import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { startS3, type S3Fixture } from '../../../support/s3rver.js';
 import { deleteS3Prefix, openS3Channel, s3MessageKey, s3PresencePrefix, s3RunPrefix, type S3Channel } from '../../../../src/fmi/channels/s3/index.js';
 import { FrameSealer } from '../../../../src/fmi/channels/sealed-frame.js';
-import { scaled, within } from '../../../support/time-scale.js';
+import { within } from '../../../support/time-scale.js';
 import { DataError, DeadlineError, ExitCode } from '../../../../src/errors.js';
 import type { ChannelConfig } from '../../../../src/fmi/channel.js';
 
