@@ -1,9 +1,10 @@
 // The price catalog: a dated, editable JSON file of cloud prices, each with its unit and source.
 // Parsing takes text and a name for messages; only loadCatalog touches the file system.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DataError } from '../errors.js';
+import { parseJsonAs, regularFileSize } from '../util/checked-file.js';
 
 /** The catalog shipped with the package (catalog/aws-prices.json at the package root). */
 export const DEFAULT_CATALOG_PATH = fileURLToPath(new URL('../../catalog/aws-prices.json', import.meta.url));
@@ -85,34 +86,12 @@ export type PriceCatalog = z.infer<typeof catalogSchema> & { /** where it was re
 
 /** Parse catalog text; any problem becomes one DataError line naming `file` and the first offending field. */
 export function parseCatalog(text: string, file: string): PriceCatalog {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new DataError(file, `not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = catalogSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue.path.length ? issue.path.join('.') : '(top level)';
-    throw new DataError(file, `invalid price catalog at ${where}: ${issue.message}`);
-  }
-  return { ...parsed.data, file };
+  return { ...parseJsonAs(catalogSchema, text, file, 'price catalog'), file };
 }
 
 /** Read and validate a catalog; the shipped one when `path` is not given. */
 export async function loadCatalog(path: string = DEFAULT_CATALOG_PATH): Promise<PriceCatalog> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    // A FIFO would block the read below: only a regular file is a catalog.
-    if (!info.isFile()) throw new DataError(path, 'price catalog is not a regular file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof DataError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new DataError(path, code === 'ENOENT' ? 'price catalog not found' : `cannot read price catalog (${code ?? 'error'})`);
-  }
+  const size = await regularFileSize(path, 'price catalog', (why) => new DataError(path, why));
   if (size > MAX_CATALOG_BYTES) throw new DataError(path, `price catalog is ${size} bytes, more than the ${MAX_CATALOG_BYTES} allowed`);
   return parseCatalog(await readFile(path, 'utf8'), path);
 }

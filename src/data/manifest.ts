@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DataError } from '../errors.js';
 import { isSafeRelativePath } from '../util/safe-path.js';
+import { parseJsonAs } from '../util/checked-file.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -115,18 +116,7 @@ export function tensorSpecProblem(tensors: Manifest['tensors'], labelled: boolea
 
 /** Parse and validate manifest JSON text; errors name the file and the first problem. */
 export function parseManifest(text: string, file: string): Manifest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new DataError(file, `not valid JSON (${(e as Error).message})`);
-  }
-  const parsed = manifestSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    throw new DataError(file, `invalid manifest at ${issue.path.join('.') || '(root)'}: ${issue.message}`);
-  }
-  const m = parsed.data;
+  const m = parseJsonAs(manifestSchema, text, file, 'manifest');
   const specProblem = tensorSpecProblem(m.tensors, m.labelled);
   if (specProblem) throw new DataError(file, specProblem);
   const total = m.partitions.reduce((s, p) => s + p.samples, 0);

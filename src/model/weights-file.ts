@@ -1,11 +1,12 @@
 // AstroMAE weights as a safetensors file in PyTorch state_dict naming (what `safetensors.torch.save_file`
 // writes). Reading checks every header entry against the file and the model's specification before use.
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { ModelError } from '../errors.js';
 import { ITEM_BYTES, encodeSafetensors, parseSafetensors } from '../data/safetensors.js';
 import { checkNormalization, type Normalization } from './astromae.js';
 import { elementCount, isIgnorableName, paramSpecs, specByName, type Weights } from './params.js';
 import { halfToFloat } from '../util/float16.js';
+import { regularFileSize } from '../util/checked-file.js';
 
 /** Metadata key under which a weights file may carry the input normalization its model was trained with. */
 export const NORMALIZATION_METADATA_KEY = 'cai.normalization';
@@ -91,16 +92,7 @@ export function decodeWeights(bytes: Uint8Array, file: string): WeightsFile {
 export const MAX_WEIGHTS_BYTES = 1 << 30;
 
 export async function readWeightsFile(path: string): Promise<WeightsFile> {
-  let size: number;
-  try {
-    const info = await stat(path);
-    // A FIFO or device would block the read below (or never end); only regular files are weights.
-    if (!info.isFile()) throw new ModelError(path, 'weights file is not a regular file');
-    size = info.size;
-  } catch (err) {
-    if (err instanceof ModelError) throw err;
-    throw new ModelError(path, 'weights file not found');
-  }
+  const size = await regularFileSize(path, 'weights file', (why) => new ModelError(path, why));
   if (size > MAX_WEIGHTS_BYTES) throw new ModelError(path, `weights file is ${size} bytes, larger than the ${MAX_WEIGHTS_BYTES}-byte limit`);
   const bytes = await readFile(path);
   return decodeWeights(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), path);

@@ -5,6 +5,7 @@
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DataError, UsageError } from '../errors.js';
+import { parseJsonAs } from '../util/checked-file.js';
 
 export const PROFILE_FORMAT = 'cai-profile';
 export const PROFILE_VERSION = 1;
@@ -156,18 +157,7 @@ export const PROFILE_DEVICES: readonly ProfileDevice[] = deviceSchema.shape.kind
 /** Parse profile text; any problem is one DataError line naming `file` and the first offending field. */
 export function parseProfile(text: string, file: string): Profile {
   if (text.length > MAX_PROFILE_BYTES) throw new DataError(file, `profile is ${text.length} bytes, more than the ${MAX_PROFILE_BYTES} allowed`);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new DataError(file, `not valid JSON (${(err as Error).message})`);
-  }
-  const parsed = profileSchema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DataError(file, `invalid profile at ${issue.path.length ? issue.path.join('.') : '(top level)'}: ${issue.message}`);
-  }
-  return parsed.data;
+  return parseJsonAs(profileSchema, text, file, 'profile');
 }
 
 /**

@@ -8,6 +8,7 @@ import { ModelError, UsageError } from '../errors.js';
 import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
 import { DEFAULT_COMPUTE_BACKEND, computeBackend, type ThreadLimit } from '../compute/index.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './definition.js';
+import { checkAggregationRequest } from './aggregation/request.js';
 import { CONTRACT_VERSION, aggregationOf, runIdSchema, type AggregationConfig, type FmiAggregationChannel, type RunConfig } from './contracts.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
@@ -54,18 +55,11 @@ export function checkAggregation(run: Pick<RunConfig, 'aggregation' | 'concurren
 }
 
 function aggregationConfig(r: RunRequest): AggregationConfig | undefined {
-  const mode = r.aggregation ?? 'storage';
-  if (mode !== 'storage' && mode !== 'fmi') throw new UsageError(`--aggregation must be storage or fmi, got "${mode as string}"`);
-  if (mode === 'storage') {
-    if (r.fmiChannel !== undefined || r.fmiHint !== undefined || r.fmiTimeoutS !== undefined) throw new UsageError('--fmi-channel, --fmi-hint and --fmi-timeout-s apply to --aggregation fmi');
-    // Absent means storage: inputs stay exactly as they were before the field existed.
-    return undefined;
-  }
-  const channel = r.fmiChannel ?? 'auto';
-  if (!['tcp', 'redis', 's3', 'auto'].includes(channel)) throw new UsageError(`--fmi-channel must be tcp, redis, s3 or auto, got "${channel}"`);
-  const hint = r.fmiHint ?? 'fast';
-  if (hint !== 'fast' && hint !== 'cheap') throw new UsageError(`--fmi-hint must be fast or cheap, got "${hint as string}"`);
-  return { mode: 'fmi', channel, hint, timeoutS: intFlag('fmi-timeout-s', r.fmiTimeoutS ?? DEFAULT_FMI_TIMEOUT_S, 1, 86_400) };
+  // The same check as the flag text gets before anything slow starts, for callers that skip the CLI.
+  const { aggregation, fmiChannel, fmiHint, fmiTimeoutS } = checkAggregationRequest(r);
+  // Absent means storage: inputs stay exactly as they were before the field existed.
+  if (aggregation !== 'fmi') return undefined;
+  return { mode: 'fmi', channel: fmiChannel ?? 'auto', hint: fmiHint ?? 'fast', timeoutS: intFlag('fmi-timeout-s', fmiTimeoutS ?? DEFAULT_FMI_TIMEOUT_S, 1, 86_400) };
 }
 
 /** "run-20260126-104541-3fa2": sortable by time, unique enough for concurrent runs. */

@@ -8,7 +8,7 @@ import { MANIFEST_FILE } from '../../data/manifest.js';
 import { DEFAULT_PARTITION_BYTES, describeKey, openLocalDataset } from '../../data/dataset.js';
 import { formatInspection, inspectDataset, inspectPartitionBytes } from '../../data/inspect.js';
 import { parseVerifyMode } from '../../data/verify-mode.js';
-import { LocalStorage } from '../../storage/local/local-storage.js';
+import { openStorage } from '../../storage/index.js';
 import { partitionSize, partitionSizeOptions, type PartitionSizeFlags } from '../flags/partition-flags.js';
 import { verifyOption } from '../flags/infer-flags.js';
 import { Progress, action, emit } from '../output.js';
@@ -178,7 +178,7 @@ Exit codes: 3 the data are bad (a verification problem, a corrupt file or manife
         }
         if (kind === 'partition') {
           const abs = resolve(path);
-          const bytes = await new LocalStorage(dirname(abs)).get(basename(abs), { maxBytes: MAX_PARTITION_FILE });
+          const bytes = await openStorage(dirname(abs)).get(basename(abs), { maxBytes: MAX_PARTITION_FILE });
           const info = inspectPartitionBytes(bytes, abs, { verify: flags.verify });
           emit(flags, info, () => formatInspection(info));
           if (info.verified && !info.verified.ok) process.exitCode = ExitCode.data;
@@ -251,7 +251,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
         } finally {
           progress.done();
         }
-        const out = new LocalStorage(flags.out);
+        const out = openStorage(resolve(flags.out));
         const result: RepartitionResult = {
           manifest: describeKey(out, MANIFEST_FILE),
           from: src.location,

@@ -46,7 +46,7 @@ export function register(program: Command): void {
 function registerRun(program: Command): void {
   const run = program
     .command('run')
-    .description('run inference as a workflow: Initialize -> one function instance per rank (Map) -> Summarize, on local worker processes');
+    .description('run inference as a workflow: Initialize -> one function instance per rank (Map) -> Summarize -> Report, on local worker processes');
   addRunOptions(run, 'local', ['data', 'model', 'out', 'worldSize', 'concurrency', 'batchSize', 'threads', 'memoryMb', 'timeoutS', 'runId', 'toleratedFailurePercent'])
     .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors), 0 to 10', parseIntOption('retries'), 2)
     .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time (1 to 3600)', parseIntOption('retry-interval-s'), 1);

@@ -8,7 +8,7 @@ export function renderSynth(s: SynthSummary, flow: string): string {
     `synthesized stack ${s.stackName} into ${s.outDir}`,
     `template: ${s.templateFile}`,
     `state machine ${s.stateMachineName}: ${flow}`,
-    `rank function: ${s.rankFunction.memoryMb} MB, ${s.rankFunction.timeoutS} s, /tmp ${s.rankFunction.ephemeralMb} MB; Initialize/Summarize: ${s.controlFunctions.memoryMb} MB`,
+    `rank function: ${s.rankFunction.memoryMb} MB, ${s.rankFunction.timeoutS} s, /tmp ${s.rankFunction.ephemeralMb} MB; Initialize, Summarize, Report: ${s.controlFunctions.memoryMb} MB, ${s.controlFunctions.timeoutS} s`,
     `image: deploy/aws/Dockerfile, fingerprint ${s.imageHash.slice(0, 12)} (built by cdk deploy)`,
     `resources: ${Object.entries(s.resources).map(([t, n]) => `${n} ${t}`).join(', ')}`,
   ].join('\n');
