@@ -3,7 +3,7 @@
 // achieved (samples/s x the model's FLOPs per sample, from `cai model inspect`) against the GPU's FP32
 // peak, and the max |diff| between the two runs' predictions. Also written as summary.json.
 // Usage: node scripts/gpu-report.mjs RESULTS_DIR
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -77,7 +77,7 @@ const summary = {
   maxAbsDiff: maxDiff,
   comparedSamples: cpuPred.size,
   firstSessionWarmUpS: inferGpu.performance.placement.firstSessionWarmUpS,
-  profile: 'not produced: cai calibrate --device webgpu does not exist yet',
+  profile: existsSync(join(dir, 'gpu-profile.json')) ? 'gpu-profile.json (cai calibrate --device webgpu --quick)' : 'not produced: cai calibrate --device webgpu failed (see the log)',
 };
 writeFileSync(join(dir, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
 
