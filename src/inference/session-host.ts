@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { CaiError } from '../errors.js';
 import { executionDevice } from '../runtime/devices.js';
 import type { Partition } from '../data/partition.js';
-import type { ModelIo } from './session.js';
+import type { ModelIo, SessionOpenTimings } from './session.js';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 /** What the engine needs of a host, whichever kind. */
@@ -119,6 +119,9 @@ export interface LaneReady {
   modelName: string;
   openMs: number;
   warmUpMs: number;
+  /** The host's start before it opened the session, ms. */
+  hostMs: number;
+  timings: SessionOpenTimings;
 }
 
 export class Lane {
@@ -157,7 +160,7 @@ export class Lane {
         if (m.type === 'ready') {
           cleanup();
           host.opened();
-          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs });
+          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs, hostMs: m.hostMs, timings: m.timings });
         } else if (m.type === 'error') {
           cleanup();
           reject(fromWire(m.error));

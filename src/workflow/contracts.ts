@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DataError } from '../errors.js';
 import { safeRelativePath } from '../data/manifest.js';
 import { PREDICTIONS_FILE } from '../inference/predictions.js';
+import { DEVICE_CHOICES, MAX_LANES, type DeviceChoice } from '../runtime/devices.js';
 
 export const CONTRACT_VERSION = 1;
 
@@ -83,6 +84,12 @@ export const runConfigSchema = z.object({
   submittedAt: iso,
   /** Optional, so run inputs written before it existed stay valid: absent means `storage`. */
   aggregation: aggregationConfigSchema.optional(),
+  /** Where the ranks run the model: a device or auto. Absent (inputs written before it existed): cpu. */
+  device: z.enum(DEVICE_CHOICES as [DeviceChoice, ...DeviceChoice[]]).optional(),
+  /** GPUs the instances spread over (each worker slot keeps one: slot modulo this); absent: 1. */
+  gpus: z.union([z.number().int().min(1).max(MAX_LANES), z.literal('all')]).optional(),
+  /** Sessions in flight on an instance's GPU; absent: the device's default. */
+  sessionsPerGpu: z.number().int().min(1).max(MAX_LANES).optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 
@@ -161,6 +168,76 @@ export const rankPartitionResultSchema = z.object({
   inferenceMs: ms,
 });
 
+const shortText = z.string().max(400);
+
+/** A GPU adapter as the engine names it (runtime/adapters.ts), read back from a rank result. */
+export const adapterSchema = z.object({
+  index: z.number().int().nonnegative(),
+  name: shortText,
+  type: z.enum(['discrete', 'integrated', 'virtual', 'cpu', 'other']),
+  software: z.boolean(),
+  backend: z.literal('vulkan'),
+  vendorId: shortText,
+  deviceId: shortText,
+  apiVersion: shortText.optional(),
+  driverName: shortText.optional(),
+  driverInfo: shortText.optional(),
+  pciAddress: shortText.optional(),
+  limits: z.object({
+    maxStorageBufferRange: z.number().optional(),
+    maxComputeSharedMemorySize: z.number().optional(),
+    maxComputeWorkGroupInvocations: z.number().optional(),
+    maxComputeWorkGroupSize: z.array(z.number()).max(8).optional(),
+    maxComputeWorkGroupCount: z.array(z.number()).max(8).optional(),
+    maxMemoryAllocationCount: z.number().optional(),
+    deviceLocalBytes: z.number().optional(),
+  }),
+});
+
+/** Where a rank's model ran (inference/metrics.ts PlacementMetrics). */
+export const placementSchema = z.object({
+  adapters: z.array(adapterSchema).max(MAX_LANES),
+  adapterSource: z.string().max(400).nullable(),
+  gpus: z.number().int().nonnegative(),
+  sessionsPerGpu: z.number().int().nonnegative(),
+  sessions: z.number().int().nonnegative(),
+  deviceChoice: z.string().max(4000).nullable(),
+  firstSessionOpenS: z.number().nonnegative(),
+  firstSessionWarmUpS: z.number().nonnegative(),
+  laterSessionsOpenS: z.array(z.number().nonnegative()).max(MAX_LANES * MAX_LANES),
+  laterSessionsWarmUpS: z.array(z.number().nonnegative()).max(MAX_LANES * MAX_LANES),
+});
+
+/** How a session found its model in the optimized-model cache (inference/session-cache.ts). */
+export const CACHE_OUTCOMES = ['hit', 'portable', 'written', 'unstored', 'off'] as const;
+
+/**
+ * Where a rank's cold start went, and how much of it the invocation waited for. The instance's own parts
+ * (process, code, session host, model read, session creation) add up to about coldStartMs; the waits are
+ * what the invocation paid beyond a warm one: none of a start-up that happened ahead of it, and of the
+ * model's open only what the first partition, once loaded, still waited.
+ */
+export const coldStartPartsSchema = z.object({
+  /** The process up and the runtime booted, until the handlers' code began to load. */
+  processMs: ms,
+  /** Loading the handlers' code. */
+  codeMs: ms,
+  /** The session host's start: its thread or process, and onnxruntime loaded in it. */
+  sessionHostMs: ms,
+  /** Identifying the model and reading what the session loads (the cached optimized graph on a hit). */
+  modelReadMs: ms,
+  /** onnxruntime's session creation. */
+  sessionCreateMs: ms,
+  cache: z.enum(CACHE_OUTCOMES),
+  /** The instance was started, and its model opened, ahead of this invocation. */
+  prestarted: z.boolean(),
+  startWaitMs: ms,
+  modelWaitMs: ms,
+  /** startWaitMs + modelWaitMs: the cold start this invocation paid. */
+  waitedMs: ms,
+});
+export type ColdStartParts = z.infer<typeof coldStartPartsSchema>;
+
 /** CAI performance fields of one rank (same meanings as the original study's result JSON). */
 export const rankPerformanceSchema = z.object({
   device: z.string(),
@@ -176,6 +253,9 @@ export const rankPerformanceSchema = z.object({
   endToEndSamplesPerS: z.number().nullable(),
   ioTimeS: z.number().nullable(),
   peakMemoryMB: z.number().nonnegative(),
+  /** The (first) GPU adapter the model ran on; null on CPU and CUDA; absent in results written before it existed. */
+  adapter: adapterSchema.nullable().optional(),
+  placement: placementSchema.optional(),
 });
 export type RankPerformance = z.infer<typeof rankPerformanceSchema>;
 
@@ -205,9 +285,12 @@ export const rankResultSchema = z.object({
     inferenceMs: ms,
     uploadMs: ms,
     totalMs: ms,
+    /** On a cold start: its parts and what the invocation waited for (absent in results written before it existed). */
+    coldStartParts: coldStartPartsSchema.optional(),
   }),
   memory: z.object({ peakRssMB: z.number().nonnegative(), limitMB: z.number().int().positive() }),
-  instance: z.object({ id: z.string().max(200), invocation: z.number().int().positive() }),
+  /** slot: the instance's place in its pool (0 to concurrency - 1), which fixes its GPU; absent where the platform has none. */
+  instance: z.object({ id: z.string().max(200), invocation: z.number().int().positive(), slot: z.number().int().nonnegative().optional() }),
 });
 export type RankResult = z.infer<typeof rankResultSchema>;
 
@@ -285,6 +368,10 @@ export const summarySchema = z.object({
     timeoutS: z.number().int(),
     toleratedFailurePercentage: z.number().int(),
     backend: z.string(),
+    /** The device the run asked for, the GPUs it spread over and the sessions per GPU (absent in older summaries). */
+    device: z.string().optional(),
+    gpus: z.union([z.number().int(), z.literal('all')]).optional(),
+    sessionsPerGpu: z.number().int().optional(),
     /** How results were aggregated and, for FMI, the channel chosen and why (absent in older summaries). */
     aggregation: z
       .object({
@@ -321,6 +408,8 @@ export const summarySchema = z.object({
       downloadS: z.number(),
       uploadS: z.number(),
       coldStartS: z.number(),
+      /** Of the cold starts, what the invocations waited for (coldStartParts.waitedMs summed; absent in older summaries). */
+      coldStartWaitS: z.number().optional(),
       /** Samples per second of run wall time. */
       samplesPerS: nullableNum,
       /** Bits of model input per second of run wall time. */
@@ -341,6 +430,11 @@ export const summarySchema = z.object({
         peakRssMB: z.number(),
         samplesPerS: nullableNum,
         reused: z.boolean(),
+        /** Where the rank's model ran: the device, the adapter's name (GPU), the instance's slot (absent in older summaries). */
+        device: z.string().optional(),
+        adapter: z.string().nullable().optional(),
+        slot: z.number().int().optional(),
+        coldStartWaitS: z.number().optional(),
       }),
     ),
     slowestRank: z.object({ rank: z.number().int(), totalS: z.number() }).nullable(),

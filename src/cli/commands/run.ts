@@ -8,6 +8,7 @@ import type { RunConfig, Summary } from '../../workflow/contracts.js';
 import type { RetryPolicy } from '../../workflow/definition.js';
 import { DEFAULT_FMI_TIMEOUT_S } from '../../workflow/run-config.js';
 import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/run-flags.js';
+import { deviceOption, gpuOptions } from '../flags/infer-flags.js';
 import { Progress, action, emit, note, parseIntOption } from '../output.js';
 import { progressLine, renderSummary } from '../render/run.js';
 
@@ -21,6 +22,9 @@ interface RunFlags extends RunRequestFlags {
   fmiHint?: string;
   fmiTimeoutS?: number;
   redisUrl?: string;
+  device: string;
+  gpus: string;
+  sessionsPerGpu?: number;
 }
 
 interface DemoFlags {
@@ -45,6 +49,9 @@ function registerRun(program: Command): void {
     .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors)', parseIntOption('retries'), 2)
     .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time', parseIntOption('retry-interval-s'), 1);
   addRunOptions(run, 'local', ['readAhead', 'report'])
+    .addOption(deviceOption(true))
+    .addOption(gpuOptions()[0]!)
+    .addOption(gpuOptions()[1]!)
     .option('--s3-endpoint <url>', 'S3-compatible endpoint for s3:// data or results (default: $AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--aggregation <mode>', 'how results come together: storage (Summarize reads every rank object) or fmi (ranks gather to rank 0 over an FMI channel, which writes the summary; needs --concurrency >= --world-size)', 'storage')
     .option('--fmi-channel <channel>', 'fmi: tcp, redis, s3, or auto (the channel policy picks for a gather of the expected bytes) (default: auto)')
@@ -61,12 +68,14 @@ Examples:
   CAI_DEBUG=fmi cai run --data ./demo/data --out ./demo --world-size 4 --aggregation fmi --fmi-hint cheap
   cai run --data ./sdss/manifest.json --model astromae.onnx --out ./out --world-size 8 --concurrency 2 --threads 1 --run-id sdss-1
   cai run --data s3://bucket/sdss --model m.onnx --out s3://bucket --s3-endpoint http://127.0.0.1:9000 --json
+  cai run --data ./sdss --out ./out --world-size 4 --device webgpu --gpus all --batch-size 1024   # docs/gpu.md
 
 Writes under <out>/results/<run-id>/: plan.json, rank-NNNNN.json and rank-NNNNN.predictions.csv per rank,
 predictions.csv (all ranks), summary.json, report/report.html.
 
 Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data,
-4 missing or incompatible model, 7 S3 endpoint unreachable.`,
+4 missing or incompatible model, 7 S3 endpoint unreachable, or --device cuda or webgpu where that provider
+or a GPU adapter is not available.`,
     )
     .action(
       action(async (flags: RunFlags) => {
@@ -76,7 +85,8 @@ Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad fla
         const aggregation = checkAggregationRequest(flags);
         const model = flags.model ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
         const { makeRunConfig } = await import('../../workflow/run-config.js');
-        const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
+        const device = { device: flags.device, gpus: flags.gpus, ...(flags.sessionsPerGpu !== undefined ? { sessionsPerGpu: flags.sessionsPerGpu } : {}) };
+        const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), ...device, data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
         const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
         const retry: RetryPolicy = { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) };
         finish(flags, await execute(run, flags, retry, redisUrl));

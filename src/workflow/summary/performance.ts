@@ -27,6 +27,9 @@ export function rankPerformance(plan: Plan, rows: readonly RankRow[]): Pick<Perf
         peakRssMB: r?.memory.peakRssMB ?? 0,
         samplesPerS: r?.performance.samplesPerS ?? null,
         reused: row.reused,
+        ...(r ? { device: r.performance.device, adapter: r.performance.adapter?.name ?? null } : {}),
+        ...(r?.instance.slot !== undefined ? { slot: r.instance.slot } : {}),
+        ...(r?.timings.coldStartParts ? { coldStartWaitS: r.timings.coldStartParts.waitedMs / 1000 } : {}),
       };
     });
   const ranAgain = ranks.filter((p) => !p.reused);
@@ -44,6 +47,7 @@ export function totalPerformance(rows: readonly RankRow[], samples: number, wall
     downloadS: sum((r) => r.timings.downloadMs) / 1000,
     uploadS: sum((r) => r.timings.uploadMs) / 1000,
     coldStartS: sum((r) => r.timings.coldStartMs) / 1000,
+    coldStartWaitS: sum((r) => r.timings.coldStartParts?.waitedMs ?? 0) / 1000,
     samplesPerS: wallTimeS > 0 ? samples / wallTimeS : null,
     throughputBps: wallTimeS > 0 ? (samples * INPUT_BYTES_PER_SAMPLE * 8) / wallTimeS : null,
     peakRssMB: results.reduce((m, r) => Math.max(m, r.memory.peakRssMB), 0),
