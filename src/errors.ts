@@ -16,8 +16,15 @@ export const ExitCode = {
   partial: 5,
   /** A deadline passed (FMI operation, rank timeout). */
   timeout: 6,
-  /** A required external service or tool is unavailable (redis-server, S3 endpoint, chromium). */
+  /**
+   * A required external service, tool or resource is unavailable: redis-server, an S3 endpoint, chromium, a
+   * results location that cannot be written (full, read-only) or a run another coordinator holds.
+   */
   unavailable: 7,
+  /** Stopped by SIGINT (128 + 2, as shells report it); the run is left resumable. */
+  interrupted: 130,
+  /** Stopped by SIGTERM (128 + 15). */
+  terminated: 143,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -71,6 +78,33 @@ export class DeadlineError extends CaiError {
 export class UnavailableError extends CaiError {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, ExitCode.unavailable, options);
+  }
+}
+
+/**
+ * A write that the file system refused for a reason a retry cannot fix until someone acts: no space left, a
+ * read-only file system, no permission. `path` is the file that was being written, `code` the errno name.
+ */
+export class StorageWriteError extends CaiError {
+  readonly path: string;
+  readonly code: string;
+  constructor(path: string, code: string, problem: string, options?: { cause?: unknown }) {
+    super(`${path}: ${problem} (${code})`, ExitCode.unavailable, options);
+    this.path = path;
+    this.code = code;
+  }
+}
+
+/** The signals a coordinator stops on, and the exit status each gives. */
+export const STOP_SIGNALS = { SIGINT: ExitCode.interrupted, SIGTERM: ExitCode.terminated } as const;
+export type StopSignal = keyof typeof STOP_SIGNALS;
+
+/** Work stopped by a signal; its exit code is the shell's 128 + the signal's number. */
+export class InterruptedError extends CaiError {
+  readonly signal: StopSignal;
+  constructor(signal: StopSignal, message: string) {
+    super(message, STOP_SIGNALS[signal]);
+    this.signal = signal;
   }
 }
 

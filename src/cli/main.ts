@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { register as registerData } from './commands/data.js';
 import { registerSynthBench } from './commands/bench-synth.js';
 import { register as registerModel } from './commands/model.js';
+import { registerModelQuantize } from './commands/model-quantize.js';
 import { register as registerInfer } from './commands/infer.js';
 import { register as registerRun } from './commands/run.js';
 import { register as registerFmi } from './commands/fmi.js';
@@ -14,6 +15,7 @@ import { register as registerReport } from './commands/report.js';
 import { register as registerAws } from './commands/aws.js';
 import { register as registerEstimate } from './commands/estimate.js';
 import { register as registerPlan } from './commands/plan.js';
+import { register as registerCalibrate } from './commands/calibrate.js';
 import { ExitCode } from '../errors.js';
 
 // The SDK warns on every Node 20 process about its future support window; the project pins its SDK
@@ -37,7 +39,7 @@ program
 
 // The generator's benchmark is offered where the generator is, too.
 registerSynthBench(registerData(program), 'synth-bench');
-registerModel(program);
+registerModelQuantize(registerModel(program));
 registerInfer(program);
 registerRun(program);
 registerFmi(program);
@@ -46,6 +48,7 @@ registerReport(program);
 registerAws(program);
 registerEstimate(program);
 registerPlan(program);
+registerCalibrate(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -17,6 +17,12 @@ export function nonNegativeInt(v: string): number {
   return n;
 }
 
+export function nonNegativeNumber(v: string): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of at least 0');
+  return n;
+}
+
 export function positiveNumber(v: string): number {
   const n = Number(v);
   if (v.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a positive number');

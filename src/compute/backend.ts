@@ -9,9 +9,9 @@
 //     would be another such backend). The engine reports every invocation's start and end.
 //   - `executions`: the platform runs the whole state machine itself (AWS Step Functions over Lambda); the
 //     engine starts an execution and follows it.
-import type { ComputeLimits, InstanceFigures } from './limits.js';
+import type { ComputeLimits, InstanceFigures, ThreadLimit } from './limits.js';
 
-export type { ComputeLimits, InstanceFigures } from './limits.js';
+export type { ComputeLimits, InstanceFigures, ThreadLimit } from './limits.js';
 
 /** How an invocation ended, as the platform saw it. */
 export type InvocationOutcome = 'ok' | 'error' | 'crash' | 'timeout' | 'memory';
@@ -91,6 +91,8 @@ interface BackendBase {
   checkFigures(figures: InstanceFigures): void;
   /** Model threads per instance when a run does not say: what one instance has to itself. */
   threadsPerInstance(figures: Pick<InstanceFigures, 'concurrency' | 'memoryMb'>): number;
+  /** The most model threads a run may ask of an instance: a small multiple of the cores it has. */
+  maxThreadsPerInstance(figures: Pick<InstanceFigures, 'memoryMb'>): ThreadLimit;
 }
 
 export interface InvocationBackend extends BackendBase {

@@ -8,6 +8,11 @@ export const MIN_MEMORY_MB = 128;
 export const MAX_MEMORY_MB = 10_240;
 /** Lambda's longest invocation, seconds. */
 export const MAX_FUNCTION_TIMEOUT_S = 900;
+/**
+ * Model threads an instance may ask for per core it has: onnxruntime's threads spin while they wait, so
+ * beyond a small oversubscription more threads only crawl.
+ */
+export const MAX_THREADS_PER_CORE = 2;
 
 export interface Range {
   min: number;
@@ -18,6 +23,18 @@ export interface Range {
 export interface ComputeLimits {
   memoryMb: Range & { default: number };
   timeoutS: Range & { default: number };
+}
+
+/** The most model threads an instance may run, and why (for the usage error). */
+export interface ThreadLimit {
+  max: number;
+  /** "twice the 2 cores of this machine" */
+  why: string;
+}
+
+/** The limit for an instance with `cores` cores (or vCPUs), described by `of` ("the 2 cores of this machine"). */
+export function threadLimit(cores: number, of: string): ThreadLimit {
+  return { max: Math.max(1, cores) * MAX_THREADS_PER_CORE, why: `${MAX_THREADS_PER_CORE === 2 ? 'twice' : `${MAX_THREADS_PER_CORE} times`} ${of}` };
 }
 
 /** The figures every instance of a run gets, and how many instances run at once. */

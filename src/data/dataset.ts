@@ -7,7 +7,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DataError, UsageError } from '../errors.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { BANDS, IMAGE_SIZE, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, tensorSpecs, type Manifest, type PartitionEntry } from './manifest.js';
+import { BANDS, MANIFEST_FILE, MANIFEST_SCHEMA_VERSION, MAX_PARTITION_BYTES, N_BANDS, isSafeRelativePath, parseManifest, tensorSpecs, type Manifest, type PartitionEntry } from './manifest.js';
 import { PIXELS_PER_SAMPLE, checkValues, concatPartitions, decodePartition, encodePartition, slicePartition, type Partition } from './partition.js';
 
 /** A manifest of a million partitions is ~250 MB of JSON; refuse anything larger before reading it. */

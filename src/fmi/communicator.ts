@@ -2,7 +2,7 @@
 // deadline and tagged with the communicator's operation sequence number, so consecutive collectives never
 // mix frames and a lost peer surfaces as FmiDeadlineError naming it instead of a hang.
 import { UsageError } from '../errors.js';
-import type { Channel } from './channel.js';
+import { MAX_WORLD_SIZE, type Absence, type Channel } from './channel.js';
 import { cloneValue, decodeValue, encodeValue, type FmiValue } from './codec.js';
 import { FmiDeadlineError } from './errors.js';
 import { resolveOp, type ReduceOp, type ResolvedOp } from './ops.js';
@@ -42,12 +42,12 @@ export interface P2POptions extends Omit<OpOptions, 'algorithm'> {
 }
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
-/** Share of an operation's time limit (at most MAX_BLAME_MS) kept for naming the missing rank on timeout. */
+/** Share of an operation's time limit (at most MAX_BLAME_MS) kept for naming the missing rank on timeout:
+ *  time for the channel to say who is absent, or else for the ranks to tell each other whom they waited for. */
 const BLAME_SHARE = 0.2;
 const MAX_BLAME_MS = 2000;
 const MAX_USER_TAG = 2 ** 40;
-/** Tags leave room for STEPS_PER_OP steps per operation; the round-based algorithms need ~2·log2(n). */
-export const MAX_WORLD_SIZE = 1 << 20;
+export { MAX_WORLD_SIZE };
 
 export class Communicator {
   readonly rank: number;
@@ -198,10 +198,16 @@ export class Communicator {
     } catch (err) {
       if (!(err instanceof FmiDeadlineError)) throw err;
       const what = `fmi ${op} #${ctx.seq} on rank ${this.rank}/${this.size} of "${this.name}"`;
-      if (err.ranks.length === 0 || this.size < 3 || grace <= 0) throw new FmiDeadlineError(what, err.ranks);
+      if (err.ranks.length === 0) throw new FmiDeadlineError(what, err.ranks);
+      // Joining is explicit on every channel, so the channel knows who never joined or has left: those are
+      // the ranks to name, whichever rank this one happened to wait on.
+      const absent = await absentBy(this.channel, deadline);
+      if (absent && absent.size > 0) throw new FmiDeadlineError(what, [...absent.keys()], [], { waitedOn: err.ranks, absence: absent, early: err.early });
+      if (this.size < 3 || grace <= 0) throw new FmiDeadlineError(what, err.ranks);
+      // Everyone is present, so someone is stuck: ask the partners whom they waited for (best effort).
       const partners = partnersOf(op, algorithm, this.rank, this.size, root, rop?.commutative ?? true);
       const blamed = await resolveBlame(this.channel, ctx.seq, partners, err.ranks, deadline);
-      throw new FmiDeadlineError(what, blamed, [], err.ranks);
+      throw new FmiDeadlineError(what, blamed, [], { waitedOn: err.ranks });
     }
   }
 
@@ -210,7 +216,7 @@ export class Communicator {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof FmiDeadlineError) throw new FmiDeadlineError(`fmi ${what} on rank ${this.rank}/${this.size} of "${this.name}"`, err.ranks);
+      if (err instanceof FmiDeadlineError) throw new FmiDeadlineError(`fmi ${what} on rank ${this.rank}/${this.size} of "${this.name}"`, err.ranks, [], { absence: err.absence, early: err.early });
       throw err;
     }
   }
@@ -224,6 +230,17 @@ export class Communicator {
 
   private checkRank(r: number, what: string): void {
     if (!Number.isInteger(r) || r < 0 || r >= this.size) throw new UsageError(`cannot ${what} rank ${r}: "${this.name}" has ranks 0..${this.size - 1}`);
+  }
+}
+
+/** The channel's absent ranks, by `deadline` at the latest; undefined when it cannot tell in time. */
+async function absentBy(channel: Channel, deadline: number): Promise<ReadonlyMap<number, Absence> | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+  try {
+    return await Promise.race([channel.absentRanks(deadline).catch(() => undefined), late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -1,8 +1,10 @@
 // FMI: MPI-style point-to-point and collective operations between function instances, over pluggable
 // channels (in-process, direct TCP, and others built on the same Channel interface).
-export type { Channel, ChannelConfig, ChannelKind } from './channel.js';
-export { DEFAULT_MAX_FRAME_BYTES } from './channel.js';
-export { Communicator, DEFAULT_TIMEOUT_MS, MAX_WORLD_SIZE } from './communicator.js';
+export type { Absence, Channel, ChannelConfig } from './channel.js';
+export { DEFAULT_MAX_FRAME_BYTES, MAX_WORLD_SIZE } from './channel.js';
+export { channelBackend, CHANNEL_KINDS, NETWORK_CHANNEL_KINDS, isChannelKind } from './channels/index.js';
+export type { ChannelKind, ChannelBackend, OpenOptions, RunServices, ServiceRequest } from './channels/index.js';
+export { Communicator, DEFAULT_TIMEOUT_MS } from './communicator.js';
 export type { CommunicatorOptions, OpOptions, P2POptions } from './communicator.js';
 export { encodeValue, decodeValue, cloneValue, isFmiValue, packList, unpackList } from './codec.js';
 export type { FmiValue, FmiArray } from './codec.js';
@@ -15,12 +17,8 @@ export { collectiveTag, pointToPointTag, STEPS_PER_OP } from './collectives/cont
 export { Mailbox } from './channels/mailbox.js';
 export { createInprocWorld } from './channels/inproc/index.js';
 export type { InprocWorldOptions } from './channels/inproc/index.js';
-export { TcpChannel, channelConfig } from './channels/tcp/channel.js';
-export type { TcpChannelOptions } from './channels/tcp/channel.js';
-export { RendezvousServer } from './rendezvous/server.js';
-export type { RendezvousServerOptions, RendezvousEvent } from './rendezvous/server.js';
-export { rendezvous } from './rendezvous/client.js';
-export type { PeerAddress } from './rendezvous/protocol.js';
+export { TcpChannel, channelConfig, RendezvousServer, rendezvous, parseHostPort } from './channels/tcp/index.js';
+export type { TcpChannelOptions, RendezvousServerOptions, RendezvousEvent, PeerAddress } from './channels/tcp/index.js';
 export { partnersOf } from './collectives/partners.js';
 export { startTcpWorld, startInprocWorld, connectTcpChannels, randomSecret, onEveryRank } from './testing/world.js';
 export type { World, TcpWorldOptions } from './testing/world.js';

@@ -3,9 +3,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { ModelError } from '../errors.js';
 import { checkExternalData } from './external-data.js';
+import { MAX_MODEL_BYTES } from './onnx/schema.js';
 
 /** ONNX files larger than this are refused (protobuf itself caps a model at 2 GiB). */
-export const MAX_MODEL_BYTES = 2 ** 31;
+export { MAX_MODEL_BYTES };
 
 /** Fail early, with the file named, on a path that cannot be a model; returns its size. */
 export async function checkModelFile(path: string): Promise<number> {

@@ -42,7 +42,8 @@ export function planEnv(o: EnvOptions): PlanEnv {
     gpuProfile: o.gpuProfile,
     catalog: o.catalog,
     lambdaPrices: pricesFromCatalog(o.catalog),
-    timeParams: o.timeParams ?? DEFAULT_TIME_PARAMS,
+    // Orchestration figures refitted on this account's own AWS runs, when the profile has them.
+    timeParams: o.timeParams ?? cpuProfile.lambda?.timeParams ?? DEFAULT_TIME_PARAMS,
     uplinkBytesPerS: ((o.uplinkMbps ?? DEFAULT_UPLINK_MBPS) * 1e6) / 8,
     downlinkBytesPerS: ((o.downlinkMbps ?? DEFAULT_DOWNLINK_MBPS) * 1e6) / 8,
     localUsdPerHour: o.localUsdPerHour ?? defaultLocalUsdPerHour(o.catalog, localCores),

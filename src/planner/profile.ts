@@ -2,6 +2,7 @@
 // count and batch size, model load, worker start, partition read bandwidth — as versioned JSON with a zod
 // schema, and the per-sample time the planner derives from it. `cai calibrate` writes profiles; the
 // built-in default (DEFAULT_PROFILE) stands in when none is given and says so.
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { DataError, UsageError } from '../errors.js';
 
@@ -9,9 +10,12 @@ export const PROFILE_FORMAT = 'cai-profile';
 export const PROFILE_VERSION = 1;
 /** A profile is a few KB; refuse anything far larger before reading it. */
 export const MAX_PROFILE_BYTES = 1 << 20;
+/** Runs a profile keeps for refitting (the most recent; older ones drop out). */
+export const MAX_PROFILE_RUNS = 200;
 
 const count = z.number().int().positive().max(1 << 20);
 const seconds = z.number().finite().nonnegative().max(86_400);
+const bigCount = z.number().int().positive().max(1e12);
 
 export const throughputPointSchema = z
   .object({
@@ -20,6 +24,49 @@ export const throughputPointSchema = z
     batchSize: count,
     /** Samples per second of one instance, model input to predictions, data already in memory. */
     samplesPerS: z.number().finite().positive().max(1e9),
+  })
+  .strict();
+
+/**
+ * One finished AWS run as the serverless run model sees it (src/cost/time-model.ts RunConfig) with its
+ * measured wall time: what `cai calibrate --from-run` keeps so that the orchestration figures can be
+ * refitted on this account's own runs.
+ */
+export const lambdaRunSchema = z
+  .object({
+    runId: z.string().min(1).max(200),
+    wallS: z.number().finite().positive().max(86_400 * 7),
+    samples: bigCount,
+    worldSize: count,
+    concurrency: count,
+    partitionSamples: bigCount,
+    memoryMB: z.number().int().min(128).max(10_240),
+    perSampleS: z.number().finite().nonnegative().max(60),
+    partitionOverheadS: seconds,
+    coldStartS: seconds,
+    s3BytesPerS: z.number().finite().positive().max(1e12),
+    bytesPerSample: z.number().finite().positive().max(1e9),
+  })
+  .strict();
+
+/**
+ * What finished AWS Lambda runs measured (`cai calibrate --from-run` on an AWS run's results): the rank
+ * function's own rate at the memory it ran with, its cold start, S3 bandwidth and per-partition overhead;
+ * and the runs, from which the orchestration figures are refitted. The lambda platform uses these in place
+ * of this machine's figures when they are there.
+ */
+export const lambdaFiguresSchema = z
+  .object({
+    memoryMB: z.number().int().min(128).max(10_240),
+    batchSize: count,
+    /** Samples per second of one rank function at `memoryMB`, model time only. */
+    samplesPerS: z.number().finite().positive().max(1e9),
+    coldStartS: seconds,
+    s3BytesPerS: z.number().finite().positive().max(1e12),
+    partitionOverheadS: seconds,
+    /** Orchestration figures fitted on `runs` (absent until they pin them down). */
+    timeParams: z.object({ orchestrationS: seconds, resultReadS: seconds }).strict().optional(),
+    runs: z.array(lambdaRunSchema).min(1).max(MAX_PROFILE_RUNS),
   })
   .strict();
 
@@ -54,6 +101,11 @@ export const profileSchema = z
     device: deviceSchema,
     model: z.object({ name: z.string().min(1).max(200), sha256: z.string().regex(/^[0-9a-f]{64}$/).optional() }).strict(),
     throughput: z.array(throughputPointSchema).min(1).max(256),
+    /**
+     * Samples/s of each of `instances` one-thread instances running at once, one per core (all cores busy):
+     * what instances on the same machine cost each other (shared caches, memory bandwidth).
+     */
+    allCores: z.object({ instances: count, batchSize: count, samplesPerS: z.number().finite().positive().max(1e9) }).strict().optional(),
     /** Opening the model in a fresh instance: runtime start and session creation (the cold start). */
     modelLoadS: seconds,
     /** Starting one worker process (or function runtime) before the model is opened. */
@@ -68,6 +120,8 @@ export const profileSchema = z
     instanceMemoryMB: z.number().finite().positive().max(1 << 24).optional(),
     /** Finished runs this profile was refined from (`cai calibrate --from-run`). */
     refinedFrom: z.array(z.string().min(1).max(1000)).max(1000).optional(),
+    /** Figures of this project's rank function on AWS Lambda, from finished AWS runs. */
+    lambda: lambdaFiguresSchema.optional(),
   })
   .strict()
   .superRefine((p, ctx) => {
@@ -81,6 +135,23 @@ export const profileSchema = z
 
 export type Profile = z.infer<typeof profileSchema>;
 export type ThroughputPoint = z.infer<typeof throughputPointSchema>;
+export type LambdaFigures = z.infer<typeof lambdaFiguresSchema>;
+export type LambdaRun = z.infer<typeof lambdaRunSchema>;
+export type ProfileDevice = Profile['device']['kind'];
+
+/** Where `cai calibrate` writes a device's profile and `estimate`/`plan` look for it: $CAI_PROFILE_DIR, else build/profiles/ under the working directory (beside the built-in model's build/models/). */
+export const DEFAULT_PROFILE_DIR = join('build', 'profiles');
+
+export function profileDir(): string {
+  return resolve(process.env.CAI_PROFILE_DIR || DEFAULT_PROFILE_DIR);
+}
+
+/** build/profiles/cpu.json, cuda.json, webgpu.json. */
+export function defaultProfilePath(device: ProfileDevice): string {
+  return join(profileDir(), `${device}.json`);
+}
+
+export const PROFILE_DEVICES: readonly ProfileDevice[] = deviceSchema.shape.kind.options;
 
 /** Parse profile text; any problem is one DataError line naming `file` and the first offending field. */
 export function parseProfile(text: string, file: string): Profile {
@@ -197,6 +268,21 @@ export function threadCurve(profile: Profile, batchSize?: number): ThreadCurve {
 
 function bestRate(profile: Profile, batch: number): number {
   return Math.max(...profile.throughput.filter((p) => p.batchSize === batch).map((p) => p.samplesPerS));
+}
+
+/**
+ * How much slower each of C instances of T threads runs than one alone, on a machine of `cores` cores:
+ * time-slicing once the threads outnumber the cores, and the instances' cost to each other, measured with
+ * every core busy (`allCores`) and taken in proportion to the cores the other instances keep busy.
+ */
+export function instanceSlowdown(p: Profile, concurrency: number, threads: number, cores: number): number {
+  const oversubscribed = Math.max(1, (concurrency * threads) / cores);
+  const a = p.allCores;
+  if (!a || concurrency <= 1 || cores <= 1) return oversubscribed;
+  const alone = 1 / perSampleSeconds(p, 1, a.batchSize);
+  const full = Math.max(1, alone / a.samplesPerS);
+  const others = (Math.min(concurrency * threads, cores) - Math.min(threads, cores)) / (cores - 1);
+  return oversubscribed * (1 + (full - 1) * Math.max(0, others));
 }
 
 /** What a prediction says it was based on about its profile. */

@@ -24,6 +24,8 @@ export interface LoadedRun {
   zTrue?: Float32Array;
   zPred: Float32Array;
   ranks: HtmlRank[];
+  /** Devices the ranks ran on, as their results report them (a `cai infer` output: its one device). */
+  devices: string[];
 }
 
 /** The files of one run's directory, wherever it is. */
@@ -115,8 +117,8 @@ export async function loadRun(files: RunFiles): Promise<LoadedRun> {
 
   if (!names.has(RESULT_FILES.predictions)) throw new DataError(files.where(RESULT_FILES.predictions), 'file not found');
   const pred = await files.readPredictions(RESULT_FILES.predictions);
-  const ranks = listed ? await summaryRanks(files, listed) : [];
-  return { summary, kind, zTrue: pred.zTrue, zPred: pred.zPred, ranks };
+  const { ranks, devices } = listed ? await summaryRanks(files, listed) : { ranks: [], devices: inferDevice(summary) };
+  return { summary, kind, zTrue: pred.zTrue, zPred: pred.zPred, ranks, devices };
 }
 
 /** Load a local run directory (`cai report --run DIR`). */
@@ -125,9 +127,10 @@ export function loadRunDir(dir: string): Promise<LoadedRun> {
 }
 
 /** Every rank of the summary in rank order: the succeeded ones from their result files, the failed with their cause. */
-async function summaryRanks(files: RunFiles, listed: Summary['ranks']): Promise<HtmlRank[]> {
+async function summaryRanks(files: RunFiles, listed: Summary['ranks']): Promise<{ ranks: HtmlRank[]; devices: string[] }> {
   const reused = new Set(listed.reused);
   const ranks: HtmlRank[] = [];
+  const devices = new Set<string>();
   for (const rank of listed.succeeded) {
     const name = RESULT_FILES.rank(rank);
     const where = files.where(name);
@@ -135,9 +138,16 @@ async function summaryRanks(files: RunFiles, listed: Summary['ranks']): Promise<
     const times = rankTimes(r, reused.has(r.rank));
     if (!Number.isFinite(times.startedAt) || !Number.isFinite(times.endedAt)) throw new DataError(where, 'timings.startedAt or timings.finishedAt is not a date');
     ranks.push(times);
+    devices.add(r.performance.device);
   }
   for (const f of listed.failed) ranks.push({ rank: f.rank, startedAt: 0, endedAt: 0, samples: f.samples, status: 'failed', error: f.cause });
-  return ranks.sort((a, b) => a.rank - b.rank);
+  return { ranks: ranks.sort((a, b) => a.rank - b.rank), devices: [...devices].sort() };
+}
+
+/** The device a `cai infer` output names (performance.device), if any. */
+function inferDevice(metrics: Record<string, unknown>): string[] {
+  const device = (metrics.performance as { device?: unknown } | undefined)?.device;
+  return typeof device === 'string' ? [device] : [];
 }
 
 function decode(bytes: Uint8Array): string {

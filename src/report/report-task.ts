@@ -19,7 +19,7 @@ export async function handleReport(event: unknown, _ctx?: InvocationContext): Pr
   const results = openStorage(run.results.uri);
   try {
     const loaded = await loadRun(storedRunFiles(results, resultKeys.dir(run.runId)));
-    const files = await writeRunReport({ summary: loaded.summary, zTrue: loaded.zTrue, zPred: loaded.zPred, ranks: loaded.ranks, storage: results, outDir: resultKeys.report(run.runId) });
+    const files = await writeRunReport({ ...loaded, storage: results, outDir: resultKeys.report(run.runId) });
     return { ...written, report: files.html };
   } catch (err) {
     if (err instanceof UnavailableError) throw err;

@@ -7,7 +7,7 @@ import { localStorageBackend } from './local/index.js';
 import { s3StorageBackend, type S3OpenOptions } from './s3/index.js';
 import type { Storage, StorageBackend } from './types.js';
 
-export type { Storage, ObjectInfo, StorageBackend } from './types.js';
+export type { Storage, ObjectInfo, StorageBackend, TaggedObject } from './types.js';
 export type { S3OpenOptions } from './s3/index.js';
 // What backend-specific code needs of S3 itself (a bucket's name and prefix, an s3:// URI's parts).
 export { LocalStorage } from './local/local-storage.js';

@@ -8,6 +8,12 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** An object and a tag of the version read: an ETag on S3, the file's identity in a directory. */
+export interface TaggedObject {
+  body: Uint8Array;
+  tag: string;
+}
+
 export interface Storage {
   /** The backend it belongs to ("local", "s3"): what a caller checks instead of the class. */
   readonly kind: string;
@@ -22,6 +28,14 @@ export interface Storage {
   /** All objects whose key starts with `prefix`, sorted by key. */
   list(prefix: string): Promise<ObjectInfo[]>;
   delete(key: string): Promise<void>;
+  /** Like get, with the tag of the version read; undefined when the object does not exist. */
+  getTagged(key: string, opts?: { maxBytes?: number }): Promise<TaggedObject | undefined>;
+  /**
+   * A conditional put, for locks. `ifTag` null: create the object only if no object has the key; a tag: replace
+   * the object only while it is still the version getTagged returned. False when the condition does not hold.
+   * A backend whose server ignores the condition writes anyway; callers that must know read the object back.
+   */
+  putIf(key: string, body: Uint8Array | string, ifTag: string | null): Promise<boolean>;
 }
 
 /** One storage backend: which URIs it serves and how it opens them. */

@@ -1,9 +1,12 @@
 // Atomic file writes: the bytes go to a temp file in the same directory (same file system, so rename is
 // atomic), are flushed to disk, and the temp file is then renamed over the target. Readers see the old
-// file or the whole new one, never a part; a crash leaves at most a recognisable temp file.
+// file or the whole new one, never a part; a crash leaves at most a recognisable temp file. A write the
+// file system refuses (full, read-only, no permission) is a StorageWriteError naming the target, and its
+// temp file is removed where the file system still allows it.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { StorageWriteError } from '../errors.js';
 
 /** Every temp file ends with this, so listings can skip leftovers of a crashed write. */
 export const TEMP_SUFFIX = '.cai-tmp';
@@ -15,6 +18,24 @@ export function isTempFile(name: string): boolean {
 /** A fresh, hidden temp name next to `path`. */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}${TEMP_SUFFIX}`);
+}
+
+/** Refusals no retry fixes until someone acts on the file system, as a person reads them. */
+const WRITE_REFUSALS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EFBIG: 'file too large for the file system',
+};
+
+/** `err` as a StorageWriteError naming `path` when the file system refused the write; unchanged otherwise. */
+export function writeRefusal(err: unknown, path: string): unknown {
+  if (err instanceof StorageWriteError) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const problem = code ? WRITE_REFUSALS[code] : undefined;
+  return problem ? new StorageWriteError(path, code!, problem, { cause: err }) : err;
 }
 
 export interface AtomicFileOptions {
@@ -33,15 +54,21 @@ export interface AtomicFile {
 }
 
 export async function openAtomic(path: string, opts: AtomicFileOptions = {}): Promise<AtomicFile> {
-  if (opts.mkdir) await mkdir(dirname(path), { recursive: true });
   const tmp = tempPathFor(path);
-  const handle = await open(tmp, 'wx', opts.mode ?? 0o644);
+  let handle: FileHandle;
+  try {
+    if (opts.mkdir) await mkdir(dirname(path), { recursive: true });
+    handle = await open(tmp, 'wx', opts.mode ?? 0o644);
+  } catch (err) {
+    throw writeRefusal(err, path);
+  }
   let done = false;
   const abort = async (): Promise<void> => {
     if (done) return;
     done = true;
     await handle.close().catch(() => undefined);
-    await rm(tmp, { force: true });
+    // On a file system turned read-only the temp file stays: listings skip it and it is never read.
+    await rm(tmp, { force: true }).catch(() => undefined);
   };
   return {
     path,
@@ -55,7 +82,7 @@ export async function openAtomic(path: string, opts: AtomicFileOptions = {}): Pr
         done = true;
       } catch (err) {
         await abort();
-        throw err;
+        throw writeRefusal(err, path);
       }
     },
     abort,
@@ -70,6 +97,6 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await f.commit();
   } catch (err) {
     await f.abort();
-    throw err;
+    throw writeRefusal(err, path);
   }
 }

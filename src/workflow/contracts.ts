@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { DataError } from '../errors.js';
 import { safeRelativePath } from '../data/manifest.js';
 import { PREDICTIONS_FILE } from '../inference/predictions.js';
+import { predictionSchema } from '../planner/prediction.js';
 import { DEVICE_CHOICES, MAX_LANES, type DeviceChoice } from '../runtime/devices.js';
 
 export const CONTRACT_VERSION = 1;
@@ -90,6 +91,13 @@ export const runConfigSchema = z.object({
   gpus: z.union([z.number().int().min(1).max(MAX_LANES), z.literal('all')]).optional(),
   /** Sessions in flight on an instance's GPU; absent: the device's default. */
   sessionsPerGpu: z.number().int().min(1).max(MAX_LANES).optional(),
+  /** What the planner predicted for this run (`cai run --auto`); Summarize copies it into the summary. */
+  prediction: predictionSchema.optional(),
+  /**
+   * The run lock of the coordinator that runs this attempt (workflow/run-lock.ts): its instances write into
+   * the run only while results/<run>/run.lock still holds this token. Absent where no coordinator locks.
+   */
+  lock: z.object({ token: z.string().regex(/^[0-9a-f]{32}$/) }).optional(),
 });
 export type RunConfig = z.infer<typeof runConfigSchema>;
 
@@ -485,6 +493,11 @@ export const summarySchema = z.object({
       errors: z.array(z.object({ rank: z.number().int(), error: z.string(), message: z.string() })),
     })
     .optional(),
+  /**
+   * A planned run's prediction (wall_s, cost_usd, what it was based on), beside the measured figures above;
+   * absent for runs nobody planned and in summaries written before the field existed.
+   */
+  prediction: predictionSchema.optional(),
 });
 export type Summary = z.infer<typeof summarySchema>;
 
@@ -516,6 +529,7 @@ export const MAX_RESULT_BYTES = 16 * 1024 * 1024;
 export const RESULT_FILES = {
   plan: 'plan.json',
   aggregation: 'aggregation.json',
+  lock: 'run.lock',
   summary: 'summary.json',
   predictions: PREDICTIONS_FILE,
   rank: (rank: number): string => `rank-${String(rank).padStart(5, '0')}.json`,
@@ -530,6 +544,7 @@ export const resultKeys = {
   dir: (runId: string): string => `results/${runId}/`,
   plan: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.plan,
   aggregation: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.aggregation,
+  lock: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.lock,
   rank: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rank(rank),
   rankPredictions: (runId: string, rank: number): string => resultKeys.dir(runId) + RESULT_FILES.rankPredictions(rank),
   summary: (runId: string): string => resultKeys.dir(runId) + RESULT_FILES.summary,

@@ -9,6 +9,7 @@ import { CONTRACT_VERSION, aggregationOf, parseContract, resultKeys, runConfigSc
 import { assignPartitions } from './plan.js';
 import { readPlan, writePlan } from './plan-file.js';
 import { verifiedRankResult } from './rank-results.js';
+import { guardResults } from './run-lock.js';
 
 export interface InitializeOutput {
   ref: PlanRef;
@@ -19,7 +20,7 @@ export async function initialize(input: unknown): Promise<InitializeOutput> {
   const t0 = performance.now();
   const run: RunConfig = parseContract(runConfigSchema, JSON.stringify((input as { run?: unknown })?.run ?? null), '(run configuration)');
   const data = openStorage(run.data.uri);
-  const results = openStorage(run.results.uri);
+  const results = guardResults(openStorage(run.results.uri), run);
   const { manifest, sha256: sha, location: manifestLocation } = await readManifest(data, run.data.manifestKey);
 
   const planKey = resultKeys.plan(run.runId);

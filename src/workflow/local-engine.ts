@@ -4,9 +4,13 @@
 // instances, by default). Retry, Catch, MaxConcurrency and timeouts come from the definition itself.
 // For an FMI run it also resolves the channel, starts what the channel needs for the run's lifetime and
 // hands the instances the run's secret through their environment.
+//
+// The coordinator holds the run's lock (run-lock.ts) for the whole execution, and stops the execution,
+// leaving the run resumable, when it is told to (a signal), when a rank's results cannot be written (a full
+// or read-only results location), or when another coordinator has taken the run over.
 import '../util/promise-with-resolvers.js';
 import { StateMachine, ExecutionError } from 'aws-local-stepfunctions';
-import { CaiError, ExitCode, UsageError } from '../errors.js';
+import { CaiError, ExitCode, StorageWriteError, UsageError } from '../errors.js';
 import { readManifest } from '../data/dataset.js';
 import { debugEnabled } from '../fmi/policy/policy.js';
 import { openStorage } from '../storage/index.js';
@@ -34,6 +38,7 @@ import { summarize } from './summarize.js';
 import type { InvocationRecord } from './summary/inputs.js';
 import { readSummary } from './summary/store.js';
 import type { RankProgress } from './rank-handler.js';
+import { DEFAULT_LEASE_S, RunLockLostError, acquireRunLock, type RunLock } from './run-lock.js';
 
 /** Seconds the state machine allows a rank beyond the instance's own timeout, for the instance to start. */
 export const START_GRACE_S = 30;
@@ -71,6 +76,13 @@ export interface LocalRunOptions {
   onRankStart?: (e: InvocationStart & { rank: number }) => void;
   /** A running rank reported progress. */
   onRankProgress?: (p: RankProgress) => void;
+  /**
+   * Stop the run: running ranks are stopped, nothing more is written and the run stays resumable. The
+   * promise rejects with the signal's reason when it is an Error (an InterruptedError from the CLI).
+   */
+  signal?: AbortSignal;
+  /** Lease of the run lock for coordinators on other hosts, seconds (default run-lock.ts's). */
+  lockLeaseS?: number;
 }
 
 export interface LocalRunResult {
@@ -86,6 +98,8 @@ export interface LocalRunResult {
 
 const rankOfLabel = (label?: string): number => Number(/^rank (\d+)$/.exec(label ?? '')?.[1] ?? -1);
 
+const FMI_NEEDS_OWN_POOL = 'fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start';
+
 /**
  * An FMI run's channel, resolved (the policy answers `auto`) and recorded in the run input, and the services
  * it needs, started. Storage runs pass through.
@@ -94,7 +108,7 @@ async function prepareAggregation(input: RunConfig, options: LocalRunOptions): P
   const agg = aggregationOf(input);
   if (agg.mode === 'storage') return { run: input };
   checkAggregation(input);
-  if (options.engine) throw new UsageError('fmi aggregation runs on the engine\'s own worker pool: the run\'s shared secret reaches the instances through their environment when they start');
+  if (options.engine) throw new UsageError(FMI_NEEDS_OWN_POOL);
   const env = options.env ?? process.env;
   const redisUrl = options.redisUrl ?? env.CAI_REDIS_URL ?? process.env.CAI_REDIS_URL;
   let chosen = agg.chosen;
@@ -119,16 +133,70 @@ async function prepareAggregation(input: RunConfig, options: LocalRunOptions): P
   return { run, services };
 }
 
+/**
+ * What stops a run early: a signal, or a rank error that no other rank could do better on (StorageWriteError,
+ * RunLockLostError, matched by name as the instances report them). The first reason wins; the execution is
+ * aborted once it exists.
+ */
+class Halt {
+  reason: Error | undefined;
+  private abortExecution: (() => void) | undefined;
+  stop(reason: Error): void {
+    this.reason ??= reason;
+    this.abortExecution?.();
+  }
+  attach(abort: () => void): void {
+    this.abortExecution = abort;
+    if (this.reason) abort();
+  }
+}
+
+/** A refused results write as the run ends with it: one line, the path at fault, and that a rerun resumes. */
+function resumableWriteFailure(message: string, runId: string, cause: unknown): CaiError {
+  return new CaiError(`${message}; run ${runId} stopped and can be resumed: rerun the same command once the results location is writable`, ExitCode.unavailable, { cause });
+}
+
 export async function runLocalWorkflow(options: LocalRunOptions): Promise<LocalRunResult> {
   const t0 = performance.now();
-  const { run, services } = await prepareAggregation(parseContract(runConfigSchema, JSON.stringify(options.run), '(run configuration)'), options);
-  // Initialize names the FMI attempt; afterwards its leftover frames (if any) are removed with it.
-  const attempt: { id?: string } = {};
+  const parsed = parseContract(runConfigSchema, JSON.stringify(options.run), '(run configuration)');
+  const halt = new Halt();
+  const onAbort = (): void => {
+    const why = options.signal?.reason;
+    halt.stop(why instanceof Error ? why : new CaiError(`run ${parsed.runId} was stopped`));
+  };
+  // What can be refused without touching storage is refused before the lock is taken.
+  checkAggregation(parsed);
+  if (options.engine && aggregationOf(parsed).mode === 'fmi') throw new UsageError(FMI_NEEDS_OWN_POOL);
+  const lock = await acquireRunLock(openStorage(parsed.results.uri), parsed.runId, { leaseS: options.lockLeaseS ?? DEFAULT_LEASE_S });
+  const renewal = setInterval(() => {
+    lock.renew().catch((e: unknown) => {
+      // A renewal that could not be written (a full disk) keeps the lock as it was; a lost lock stops the run.
+      if (e instanceof RunLockLostError) halt.stop(e);
+    });
+  }, (lock.record.leaseS * 1000) / 3);
+  renewal.unref();
   try {
-    return await runPrepared(options, run, t0, services?.env, attempt);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    if (halt.reason) throw halt.reason;
+    const { run, services } = await prepareAggregation({ ...parsed, lock: { token: lock.token } }, options);
+    // Initialize names the FMI attempt; afterwards its leftover frames (if any) are removed with it.
+    const attempt: { id?: string } = {};
+    try {
+      return await runPrepared(options, run, t0, services?.env, attempt, halt);
+    } finally {
+      await services?.stop(attempt.id);
+    }
   } finally {
-    await services?.stop(attempt.id);
+    clearInterval(renewal);
+    options.signal?.removeEventListener('abort', onAbort);
+    await releaseQuietly(lock);
   }
+}
+
+/** Give the lock back; where that fails (a read-only file system) the next coordinator finds it stale. */
+async function releaseQuietly(lock: RunLock): Promise<void> {
+  await lock.release().catch(() => undefined);
 }
 
 /** The engine given, checked against the run, or one opened from the registry for this run. */
@@ -139,7 +207,7 @@ async function engineFor(options: LocalRunOptions, run: RunConfig, env: NodeJS.P
   return options.engine;
 }
 
-async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number, instanceEnv: Record<string, string> | undefined, attempt: { id?: string }): Promise<LocalRunResult> {
+async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number, instanceEnv: Record<string, string> | undefined, attempt: { id?: string }, halt: Halt): Promise<LocalRunResult> {
   // The definition is built for this run: with the Report task when the run wants a report, else ending at Summarize.
   const withReport = run.report && run.mode === 'inference';
   const { reportArn, ...arns } = localArns();
@@ -204,11 +272,18 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
   const delay = options.retryDelayMs;
   const delays = delay !== undefined ? { [STATE.initialize]: delay, [STATE.rank]: delay, [STATE.summarize]: delay, [STATE.report]: delay } : undefined;
   let transitions = 0;
+  // A task that runs in this process is waited for before the run ends, so nothing writes after the lock is given back.
+  let inProcess: Promise<unknown> = Promise.resolve();
+  const here = <T>(work: () => Promise<T>): Promise<T> => {
+    const p = work();
+    inProcess = p.catch(() => undefined);
+    return p;
+  };
   const execution = sm.run({ run } as never, {
     overrides: {
       taskResourceLocalHandlers: {
         [STATE.initialize]: async (input) => {
-          const out = await initialize(input);
+          const out = await here(() => initialize(input));
           plan = out.plan;
           ref = out.ref;
           attempt.id = ref.aggregation?.attempt;
@@ -222,23 +297,31 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
         },
         [STATE.rank]: async (event) => {
           const rank = (event as { rank: number }).rank;
-          const outcome = await engine.invoke<RankOutcome>(event, {
-            task: 'rank',
-            label: `rank ${rank}`,
-            onProgress: (d: unknown) => {
-              const p = d as RankProgress;
-              if (typeof p?.samplesDone !== 'number') return;
-              rankDone.set(rank, p.samplesDone);
-              options.onRankProgress?.(p);
-              publish();
-            },
-          });
+          if (halt.reason) throw halt.reason;
+          let outcome: RankOutcome;
+          try {
+            outcome = await engine.invoke<RankOutcome>(event, {
+              task: 'rank',
+              label: `rank ${rank}`,
+              onProgress: (d: unknown) => {
+                const p = d as RankProgress;
+                if (typeof p?.samplesDone !== 'number') return;
+                rankDone.set(rank, p.samplesDone);
+                options.onRankProgress?.(p);
+                publish();
+              },
+            });
+          } catch (e) {
+            if (e instanceof Error && e.name === StorageWriteError.name) halt.stop(resumableWriteFailure(e.message, run.runId, e));
+            else if (e instanceof Error && e.name === RunLockLostError.name) halt.stop(new CaiError(e.message, ExitCode.unavailable, { cause: e }));
+            throw e;
+          }
           return parseContract(rankOutcomeSchema, JSON.stringify(outcome), `rank ${rank} outcome`) as never;
         },
         [STATE.summarize]: async (input) => {
           progress.phase = 'summarize';
           publish();
-          summary = await summarize(input, { backend: engine.backend, invocations: records });
+          summary = await here(() => summarize(input, { backend: engine.backend, invocations: records }));
           return { runId: summary.runId, status: summary.status, summary: summary.outputs.summary } as never;
         },
         [STATE.report]: async (input) => {
@@ -250,6 +333,7 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
       ...(delays ? { retryIntervalOverrides: delays } : {}),
     },
   });
+  halt.attach(() => execution.abort());
   const events = (async () => {
     for await (const ev of execution.eventLogs) {
       if (ev.type === 'StateEntered') transitions++;
@@ -265,11 +349,13 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
   try {
     result = await execution.result;
   } catch (e) {
-    throw unwrap(e);
+    throw halt.reason ?? unwrap(e, run.runId);
   } finally {
     offStart();
     offEnd();
+    // Stopping the instances ends any rank still running; a stopped run's in-process task finishes its write.
     if (!options.engine) await engine.close();
+    await inProcess;
     await Promise.race([events, new Promise((r) => setTimeout(r, 100))]);
   }
   if (!summary || !plan) throw new CaiError('the workflow ended without a summary');
@@ -283,8 +369,9 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
 }
 
 /** The error that failed the execution, as the project's own error when it is one. */
-function unwrap(e: unknown): Error {
+function unwrap(e: unknown, runId: string): Error {
   const cause = e instanceof ExecutionError ? (e.cause as unknown) : e;
+  if (cause instanceof StorageWriteError) return resumableWriteFailure(cause.message, runId, cause);
   if (cause instanceof CaiError) return cause;
   const err = cause instanceof Error ? cause : new Error(String(cause));
   const code = err.name === 'States.Timeout' ? ExitCode.timeout : ExitCode.internal;

@@ -13,6 +13,7 @@ import type { InvocationContext } from '../compute/context.js';
 import { CONTRACT_VERSION, aggregationOf, parseContract, rankEventSchema, resultKeys, runConfigSchema, type ColdStartParts, type RankEvent, type RankOutcome, type Plan, type RankResult, type RunConfig } from './contracts.js';
 import { openPlannedDataset, readPlan } from './plan-file.js';
 import { MAX_FAILURE_MESSAGE_CHARS } from './aggregation/rank-payload.js';
+import { guardResults } from './run-lock.js';
 
 /** Live progress a rank reports while it runs. */
 export interface RankProgress {
@@ -100,7 +101,9 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
   if (aggregationOf(run).mode !== 'fmi') return (await runRank(run, plan, assignment, ctx, t0, startedAt)).outcome;
 
   // Loaded only here, so storage runs never load the channels' client libraries.
-  const { aggregateRank } = await import('./aggregation/aggregate-rank.js');
+  const { aggregateRank, joinAggregation } = await import('./aggregation/aggregate-rank.js');
+  // Joined before the work, so that if this rank dies the others know it at once rather than at their deadline.
+  const join = await joinAggregation({ run, rank, ctx });
   let done: RankWork;
   try {
     done = await runRank(run, plan, assignment, ctx, t0, startedAt);
@@ -110,12 +113,12 @@ export async function handleRank(event: unknown, ctx: InvocationContext): Promis
     if (err instanceof DataError || err instanceof ModelError) {
       const message = oneLine(err).slice(0, MAX_FAILURE_MESSAGE_CHARS);
       const partitions = assignment.partitions.map((p) => p.path);
-      await aggregateRank({ run, plan, rank, own: { kind: 'failed', failure: { kind: 'cai-rank-failure', runId: run.runId, rank, error: err.name, message, partitions, samples: assignment.samples } }, ctx });
-    }
+      await aggregateRank({ run, plan, rank, own: { kind: 'failed', failure: { kind: 'cai-rank-failure', runId: run.runId, rank, error: err.name, message, partitions, samples: assignment.samples } }, ctx, join });
+    } else await join.leave();
     throw err;
   }
   const { outcome, dataset, result, predictions } = done;
-  outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, own: { kind: 'result', result, predictions }, ctx });
+  outcome.aggregation = await aggregateRank({ run, plan, rank, dataset, own: { kind: 'result', result, predictions }, ctx, join });
   outcome.totalMs = performance.now() - t0;
   return outcome;
 }
@@ -130,7 +133,8 @@ interface RankWork {
 /** The rank's own work: predict its partitions, then store its predictions and result object. */
 async function runRank(run: RunConfig, plan: Plan, assignment: Plan['ranks'][number], ctx: InvocationContext, t0: number, startedAt: string): Promise<RankWork> {
   const rank = assignment.rank;
-  const results = openStorage(run.results.uri);
+  // Written only while this run's coordinator still holds the run.
+  const results = guardResults(openStorage(run.results.uri), run);
   // The model opens while the data set's manifest and the first partition are read.
   const model = assignment.partitions.length > 0 ? startEngine(run, ctx.slot) : undefined;
   const dataset = await openPlannedDataset(run, plan);

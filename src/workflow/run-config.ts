@@ -6,7 +6,8 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { ModelError, UsageError } from '../errors.js';
 import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
-import { DEFAULT_COMPUTE_BACKEND, computeBackend } from '../compute/index.js';
+import { DEFAULT_COMPUTE_BACKEND, computeBackend, type ThreadLimit } from '../compute/index.js';
+import { DEFAULT_RETRY, type RetryPolicy } from './definition.js';
 import { parseGpuCount } from '../inference/options.js';
 import { MAX_LANES, parseDeviceChoice, type GpuCount } from '../runtime/devices.js';
 import { CONTRACT_VERSION, aggregationOf, runIdSchema, type AggregationConfig, type FmiAggregationChannel, type RunConfig } from './contracts.js';
@@ -95,6 +96,25 @@ export function intFlag(name: string, v: number, min: number, max: number): numb
   return v;
 }
 
+/** --threads within what the instance has (a usage error saying why otherwise). */
+export function threadsFlag(v: number, limit: ThreadLimit): number {
+  if (!Number.isSafeInteger(v) || v < 1 || v > limit.max) throw new UsageError(`--threads must be an integer from 1 to ${limit.max} (${limit.why}), got ${v}`);
+  return v;
+}
+
+/** Most retries of a rank a run may ask for: with doubling waits, more only delays a failure the run reports anyway. */
+export const MAX_RETRIES = 10;
+export const MAX_RETRY_INTERVAL_S = 3600;
+
+/** The Map's retry policy from --retries and --retry-interval-s, refusing what is not a count or a wait. */
+export function makeRetryPolicy(r: { retries: number; retryIntervalS: number }): RetryPolicy {
+  return {
+    intervalSeconds: intFlag('retry-interval-s', r.retryIntervalS, 1, MAX_RETRY_INTERVAL_S),
+    backoffRate: DEFAULT_RETRY.backoffRate,
+    maxAttempts: intFlag('retries', r.retries, 0, MAX_RETRIES),
+  };
+}
+
 export function makeRunConfig(r: RunRequest): RunConfig {
   const cores = availableParallelism();
   const backend = computeBackend(r.backend ?? DEFAULT_COMPUTE_BACKEND);
@@ -103,7 +123,8 @@ export function makeRunConfig(r: RunRequest): RunConfig {
   const aggregation = aggregationConfig(r);
   // An FMI run needs every rank at once, so that is its default.
   const concurrency = intFlag('concurrency', r.concurrency ?? (aggregation ? worldSize : Math.min(worldSize, cores)), 1, 100_000);
-  const threads = intFlag('threads', r.threads ?? backend.threadsPerInstance({ concurrency, memoryMb: r.memoryMb ?? memory.default }), 1, 1024);
+  const memoryMb = r.memoryMb ?? memory.default;
+  const threads = threadsFlag(r.threads ?? backend.threadsPerInstance({ concurrency, memoryMb }), backend.maxThreadsPerInstance({ memoryMb }));
   const runId = r.runId ?? newRunId();
   const id = runIdSchema.safeParse(runId);
   if (!id.success) throw new UsageError(`--run-id "${runId}": ${id.error.issues[0]!.message}`);

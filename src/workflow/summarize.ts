@@ -8,6 +8,7 @@ import { openStorage, type Storage } from '../storage/index.js';
 import { aggregationOf, parseContract, resultKeys, summarizeInputSchema, type AggregationConfig, type Plan, type PlanRef, type RankOutcome, type RunConfig, type Summary, type SummarizeInput } from './contracts.js';
 import { readPlan } from './plan-file.js';
 import { readRankResult } from './rank-results.js';
+import { guardResults } from './run-lock.js';
 import { runCost } from './summary/cost.js';
 import type { RankRow, SummarizeExtras } from './summary/inputs.js';
 import { invocationFigures } from './summary/performance.js';
@@ -33,7 +34,7 @@ export async function summarize(input: unknown, extras: SummarizeExtras = {}): P
   const t0 = performance.now();
   const si: SummarizeInput = parseContract(summarizeInputSchema, JSON.stringify(input), '(summarize input)');
   const { run, plan: ref } = si;
-  const results = openStorage(run.results.uri);
+  const results = guardResults(openStorage(run.results.uri), run);
   let aggregation: Summary['aggregation'];
   if (aggregationOf(run).mode === 'fmi') {
     const picked = await pickUpAggregated(results, run, ref, si.outcomes, extras, t0);

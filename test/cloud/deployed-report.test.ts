@@ -69,7 +69,7 @@ test('the deployed state machine runs Report after Summarize and the page is wri
   const summary = summarySchema.parse(JSON.parse(Buffer.from(await bucket.get('results/deployed-report/summary.json')).toString()));
   assert.equal(summary.outputs.report, page);
   const keys = (await bucket.list('results/deployed-report/report/')).map((o) => o.key.split('/').pop());
-  assert.deepEqual(keys, ['report.html', 'residual.png', 'residual.svg', 'scatter.png', 'scatter.svg', 'timeline.png', 'timeline.svg']);
+  assert.deepEqual(keys, ['cost.png', 'cost.svg', 'dz.png', 'dz.svg', 'report.html', 'residual.png', 'residual.svg', 'scatter.png', 'scatter.svg', 'throughput.png', 'throughput.svg', 'timeline.png', 'timeline.svg']);
   assert.match(Buffer.from(await bucket.get('results/deployed-report/report/report.html')).toString(), /<html/i);
   assert.equal(ep.invocationLog.filter((l) => l.task === 'report').length, 1);
 });

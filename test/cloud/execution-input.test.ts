@@ -47,6 +47,8 @@ test('bad requests fail before anything is sent, naming the flag', () => {
     [{ data: 's3://b-1/x', worldSize: 2, timeoutS: 901 }, /--timeout-s must be an integer from 1 to 900, got 901/],
     [{ data: 's3://b-1/x', worldSize: 2, memoryMb: 64 }, /--memory-mb must be an integer from 128 to 10240, got 64/],
     [{ data: 's3://b-1/x', worldSize: 2, runId: '../etc' }, /--run-id "\.\.\/etc": run id must be/],
+    [{ data: 's3://b-1/x', worldSize: 2, threads: 13 }, /^--threads must be an integer from 1 to 12 \(twice the 6 vCPUs of a 10240 MB function\), got 13$/],
+    [{ data: 's3://b-1/x', worldSize: 2, memoryMb: 1024, threads: 3 }, /^--threads must be an integer from 1 to 2 \(twice the 1 vCPU of a 1024 MB function\), got 3$/],
   ];
   for (const [req, re] of bad) assert.throws(() => makeAwsRunConfig(req), (e: Error) => e instanceof UsageError && re.test(e.message) && !e.message.includes('\n'), String(re));
   assert.throws(() => parseStateMachineArn('arn:aws:lambda:eu-west-1:123456789012:function:x'), /is not a state machine ARN/);

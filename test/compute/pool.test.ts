@@ -1,10 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { LocalProcessPool, InvocationError } from '../../src/compute/local-processes/engine.js';
 import { defaultThreadsPerInstance } from '../../src/compute/local-processes/config.js';
+import { scaledMs } from '../support/time-scale.js';
 
 const handler = { module: pathToFileURL(join(import.meta.dirname, 'fixtures', 'handlers.ts')).href, name: 'handle' };
 
@@ -95,7 +97,7 @@ test('an invocation past its timeout is stopped with States.Timeout', async () =
   try {
     const t0 = Date.now();
     await assert.rejects(p.invoke({ action: 'hang' }), (e: unknown) => e instanceof Error && e.name === 'States.Timeout' && /timed out after 1 s/.test(e.message));
-    assert.ok(Date.now() - t0 < 10_000);
+    assert.ok(Date.now() - t0 < scaledMs(10_000));
     assert.equal(p.stats().timeouts, 1);
     assert.equal(p.pids().length, 0, 'the timed-out instance is gone');
   } finally {
@@ -134,5 +136,40 @@ test('an instance that cannot start fails the invocation with its reason', async
     assert.equal(p.stats().crashes, 1);
   } finally {
     await p.close();
+  }
+});
+
+/** True while `pid` runs (a zombie has exited). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/^[ZX]$/.test(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]!);
+  } catch {
+    return false;
+  }
+}
+
+test('instances, busy or idle, exit as soon as the process that owns the pool is killed', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const owner = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'fixtures', 'pool-owner.ts')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  try {
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      owner.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]!);
+      });
+      owner.once('exit', (code) => reject(new Error(`the pool's process exited early (${code})`)));
+    });
+    const { busy, idle } = JSON.parse(line) as { busy: number; idle: number };
+    assert.notEqual(busy, idle);
+    assert.ok(running(busy) && running(idle));
+    const t0 = Date.now();
+    owner.kill('SIGKILL');
+    while (running(busy) || running(idle)) {
+      assert.ok(Date.now() - t0 < scaledMs(10_000), `instances ${[busy, idle].filter(running).join(', ')} outlived their pool's process by 10 s`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  } finally {
+    owner.kill('SIGKILL');
   }
 });

@@ -2,6 +2,7 @@
 // invocations on worker processes and reports each one's start and end.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COMPUTE_BACKEND_NAMES, DEFAULT_COMPUTE_BACKEND, computeBackend, invocationBackend, type InvocationEnd, type InvocationStart } from '../../src/compute/index.js';
@@ -24,6 +25,9 @@ test('backends by name, with the limits they honour; unknown names and the wrong
   assert.equal(lambda.limits.timeoutS.max, MAX_FUNCTION_TIMEOUT_S);
   assert.equal(local.limits.timeoutS.default, MAX_FUNCTION_TIMEOUT_S);
   assert.equal(lambda.threadsPerInstance({ concurrency: 100, memoryMb: 10_240 }), 6);
+  assert.deepEqual(lambda.maxThreadsPerInstance({ memoryMb: 10_240 }), { max: 12, why: 'twice the 6 vCPUs of a 10240 MB function' });
+  const cores = availableParallelism();
+  assert.deepEqual(local.maxThreadsPerInstance({ memoryMb: 3008 }), { max: 2 * cores, why: `twice the ${cores} core${cores === 1 ? '' : 's'} of this machine` });
   assert.throws(() => lambda.checkFigures({ concurrency: 1, memoryMb: 3008, timeoutS: 901 }), /timeout must be an integer from 1 to 900 seconds, got 901/);
   assert.throws(() => local.checkFigures({ concurrency: 1, memoryMb: 64, timeoutS: 60 }), /memory must be an integer from 128 to 10240 MB, got 64/);
   assert.throws(() => computeBackend('ec2'), (e: unknown) => e instanceof UsageError && /unknown compute backend "ec2" \(known: local-processes, aws-lambda\)/.test(e.message));

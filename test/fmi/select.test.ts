@@ -21,6 +21,7 @@ function counted(channels: Channel[]) {
       return ch.send(dest, tag, payload, deadline);
     },
     recv: (source, tag, deadline) => ch.recv(source, tag, deadline),
+    absentRanks: (deadline) => ch.absentRanks(deadline),
     close: () => ch.close(),
   }));
   return { wrapped, count: () => messages, reset: () => void (messages = 0), talked };

@@ -22,7 +22,8 @@ const root = mkdtempSync(join(tmpdir(), 'cai-plan-'));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 function cai(...args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8' });
+  // A profile `cai calibrate` left at the default location must not change what these tests see.
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { encoding: 'utf8', env: { ...process.env, CAI_PROFILE_DIR: join(root, 'no-profiles') } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

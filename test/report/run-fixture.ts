@@ -7,6 +7,7 @@ import { writePredictionsCsv } from '../../src/inference/predictions.js';
 import { lambdaRunCost } from '../../src/cost/lambda-cost.js';
 import type { RankResult, Summary } from '../../src/workflow/contracts.js';
 import type { HtmlRank } from '../../src/report/html.js';
+import type { Prediction } from '../../src/planner/prediction.js';
 
 export function seeded(seed: number): () => number {
   let s = seed >>> 0;
@@ -36,7 +37,31 @@ export interface Fixture {
 }
 
 /** A run of `n` samples over `world` ranks; `failed` ranks have no result file. */
-export function makeRun(n: number, world: number, opts: { labelled?: boolean; failed?: number[]; seed?: number } = {}): Fixture {
+export interface RunOptions {
+  labelled?: boolean;
+  failed?: number[];
+  seed?: number;
+  /** Whole-run wall time (default 11 s). */
+  wallTimeS?: number;
+  /** What the planner predicted, as a planned run records it. */
+  prediction?: Prediction;
+  runId?: string;
+}
+
+/** A prediction as `cai plan` records it (planner/prediction.ts). */
+export function plannedPrediction(wallS: number, costUsd: number): Prediction {
+  return {
+    wall_s: wallS,
+    cost_usd: costUsd,
+    platform: 'lambda',
+    settings: { memoryMB: 3008, partitionMB: 25, worldSize: 8, concurrency: 8, batchSize: 256 },
+    wallParts: { orchestration: 1.5, ranks: wallS - 1.5 },
+    basedOn: { profile: { label: 'fixture profile', measuredAt: '2026-11-26', isDefault: true, device: 'cpu', machine: 'test, 2 cores' }, catalogDate: '2026-11-01', modelVersion: 'cai-planner/1' },
+  };
+}
+
+export function makeRun(n: number, world: number, opts: RunOptions = {}): Fixture {
+  const runId = opts.runId ?? 'fixture-run';
   const { zTrue, zPred } = redshifts(n, opts.seed ?? 7);
   const labelled = opts.labelled ?? true;
   const failed = new Set(opts.failed ?? []);
@@ -54,12 +79,12 @@ export function makeRun(n: number, world: number, opts: { labelled?: boolean; fa
     rankResults.push({
       schemaVersion: 1,
       kind: 'cai-rank-result',
-      runId: 'fixture-run',
+      runId,
       rank,
       status: 'succeeded',
       partitions: [{ path: `part-${rank}.safetensors`, samples, downloadMs: timings.downloadMs, waitMs: 0, inferenceMs: timings.inferenceMs }],
       samples,
-      predictions: { key: `results/fixture-run/rank-${String(rank).padStart(5, '0')}.predictions.csv`, rows: samples, bytes: samples * 30 },
+      predictions: { key: `results/${runId}/rank-${String(rank).padStart(5, '0')}.predictions.csv`, rows: samples, bytes: samples * 30 },
       performance: { device: 'cpu', batchSize: 256, numBatches: Math.ceil(samples / 256), samples, inputBytes: samples * 20500, totalTimeS: timings.inferenceMs / 1000, timePerBatchS: null, throughputBps: null, samplesPerS: null, wallTimeS: totalMs / 1000, endToEndSamplesPerS: null, ioTimeS: null, peakMemoryMB: 900 },
       cai: {},
       timings: { startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(startedAt + totalMs).toISOString(), coldStart: true, totalMs, ...timings },
@@ -68,19 +93,20 @@ export function makeRun(n: number, world: number, opts: { labelled?: boolean; fa
     });
   }
   const cost = lambdaRunCost({ lambda: [{ label: 'ranks', durationsMs: rankResults.map((r) => r.timings.totalMs), memoryGB: 3008 / 1024 }], stateMachine: { mapItems: world }, s3: { get: world, put: world } });
-  const summary: Summary = {
+  const wallTimeS = opts.wallTimeS ?? 11;
+  const summary: Summary & { prediction?: Prediction } = {
     schemaVersion: 1,
     kind: 'cai-run-summary',
-    runId: 'fixture-run',
+    runId,
     status: failed.size ? 'partial' : 'complete',
     submittedAt: new Date(t0 - 1000).toISOString(),
-    finishedAt: new Date(t0 + 10_000).toISOString(),
-    wallTimeS: 11,
-    configuration: { mode: 'inference', data: 'file:///data', results: 'file:///results', model: 'astromae.onnx', worldSize: world, concurrency: world, batchSize: 256, threadsPerInstance: 2, memoryMb: 3008, timeoutS: 900, toleratedFailurePercentage: 10, backend: 'local' },
+    finishedAt: new Date(t0 - 1000 + wallTimeS * 1000).toISOString(),
+    wallTimeS,
+    configuration: { mode: 'inference', data: '/data/sdss/manifest.json', results: `/work/out/results/${runId}/`, model: '/models/astromae.onnx', worldSize: world, concurrency: world, batchSize: 256, threadsPerInstance: 2, memoryMb: 3008, timeoutS: 900, toleratedFailurePercentage: 10, backend: 'local-processes' },
     dataset: { samples: n, partitions: world, bytes: n * 20500, labelled },
     accuracy: labelled ? accuracyMetrics(zTrue, zPred) : null,
     performance: {
-      total: { samples: n, inferenceS: 20, downloadS: 2, uploadS: 0.4, coldStartS: 6, samplesPerS: n / 11, throughputBps: (n * 20500 * 8) / 11, peakRssMB: 900 },
+      total: { samples: n, inferenceS: 20, downloadS: 2, uploadS: 0.4, coldStartS: 6, samplesPerS: n / wallTimeS, throughputBps: (n * 20500 * 8) / wallTimeS, peakRssMB: 900 },
       ranks: [],
       slowestRank: null,
     },
@@ -89,6 +115,7 @@ export function makeRun(n: number, world: number, opts: { labelled?: boolean; fa
     ranks: { succeeded: rankResults.map((r) => r.rank), reused: [], failed: [...failed].map((rank) => ({ rank, error: 'Timeout', cause: 'rank ran past its deadline', partitions: [`part-${rank}.safetensors`], samples: per })) },
     accounting: { manifestSamples: n, predictedSamples: n, missingSamples: 0, duplicateObjectIds: 0, mismatchedPartitions: [], exactlyOnce: true, statement: `${n} of ${n} samples predicted exactly once` },
     outputs: { summary: 'summary.json', predictions: 'predictions.csv', report: null },
+    ...(opts.prediction ? { prediction: opts.prediction } : {}),
   };
   return { summary, ranks, rankResults, zTrue: labelled ? zTrue : undefined, zPred };
 }

@@ -1,6 +1,6 @@
 // A real redis-server on a free loopback port for tests (installed by scripts/provision.mjs); the same
 // launcher `cai fmi bench` uses.
-import { startRedisServer } from '../../src/fmi/bench/services.js';
+import { startRedisServer } from '../../src/fmi/channels/redis/local-server.js';
 
 export interface RedisFixture {
   url: string;

@@ -3,14 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { summarySchema } from '../../src/workflow/contracts.js';
 import { ExitCode } from '../../src/errors.js';
+import { scaledMs } from '../support/time-scale.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
 
 const root = join(import.meta.dirname, '../..');
 function caiWith(env: NodeJS.ProcessEnv, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: 300_000, env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: scaledMs(300_000), env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const cai = (...args: string[]) => caiWith(process.env, ...args);
@@ -34,6 +36,17 @@ test('bad flags and a missing model are one-line errors with their exit codes', 
     assert.match(w.stderr, /^cai: --world-size must be an integer from 1 to 100000, got 0\n$/);
     const id = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--run-id', '../x');
     assert.equal(id.code, ExitCode.usage);
+    // Bounded by the machine, and refused rather than quietly changed.
+    const cores = availableParallelism();
+    const threads = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--threads', '1000');
+    assert.equal(threads.code, ExitCode.usage);
+    assert.equal(threads.stderr, `cai: --threads must be an integer from 1 to ${2 * cores} (twice the ${cores} core${cores === 1 ? '' : 's'} of this machine), got 1000\n`);
+    const retries = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--retries', '-1');
+    assert.equal(retries.code, ExitCode.usage);
+    assert.equal(retries.stderr, 'cai: --retries must be an integer from 0 to 10, got -1\n');
+    const interval = cai('run', '--data', t.dir, '--model', seededModel(), '--out', t.dir, '--retry-interval-s', '0');
+    assert.equal(interval.code, ExitCode.usage);
+    assert.equal(interval.stderr, 'cai: --retry-interval-s must be an integer from 1 to 3600, got 0\n');
     const data = cai('run', '--data', join(t.dir, 'nothing-here'), '--model', seededModel(), '--out', t.dir);
     assert.equal(data.code, ExitCode.data);
     assert.match(data.stderr, /nothing-here: not found/);

@@ -3,12 +3,13 @@
 // (cli/flags/run-flags.ts); reading the template and composing the deploy commands are the library's
 // (src/cloud/aws/).
 import type { Command } from 'commander';
-import { CaiError, ExitCode, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/run-flags.js';
 import { addStackOptions, stackOptions, type StackFlags } from '../flags/stack-flags.js';
-import { Progress, action, emit, note, parseIntOption } from '../output.js';
+import { action, emit, note, parseIntOption } from '../output.js';
 import { renderDeployCommands, renderStartExecution, renderSynth } from '../render/aws.js';
-import { executionProgressLine, renderSummary } from '../render/run.js';
+import { finishRun } from '../finish-run.js';
+import { startAndFollow } from '../follow-execution.js';
 
 interface SynthFlags extends StackFlags {
   out: string;
@@ -110,8 +111,13 @@ Credentials and region come from the AWS SDK's usual chain; the client uses the 
 Results: <out>/results/<run-id>/ as with "cai run" (plan.json, rank-NNNNN.json, predictions.csv,
 summary.json, report/).
 
-Exit codes: 0 complete, 5 some ranks failed, 2 bad flags or an unknown state machine, 6 the execution timed
-out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
+Throttled AWS calls (StartExecution, DescribeExecution, S3) back off with jitter and are retried (6
+attempts; AWS_MAX_ATTEMPTS and AWS_RETRY_MODE change that). SIGINT or SIGTERM stops waiting (exit 130/143);
+the execution goes on on AWS.
+
+Exit codes: 0 complete, 5 some ranks failed, 3 the accounting failed (e.g. duplicate object ids), 2 bad
+flags or an unknown state machine, 6 the execution timed out (or --wait-timeout-s passed), 7 AWS unreachable
+or still throttling after the retries, 1 the execution failed, 130/143 stopped waiting.`,
     )
     .action(
       action(async (flags: AwsRunFlags) => {
@@ -130,38 +136,14 @@ out (or --wait-timeout-s passed), 7 AWS unreachable, 1 the execution failed.`,
           emit(flags, { ...sent, input: req.input }, () => renderStartExecution(sent));
           return;
         }
-        const { computeBackend } = await import('../../compute/index.js');
-        const runner = await computeBackend('aws-lambda').open({ stateMachineArn: req.stateMachineArn });
-        try {
-          const { executionArn } = await runner.start(req);
+        const summary = await startAndFollow(req, flags, (executionArn) => {
           note(flags, `cai aws run: run ${req.input.run.runId}, execution ${executionArn}`);
-          if (!flags.wait) {
-            emit(flags, { executionArn, name: req.name, runId: req.input.run.runId, results: req.input.run.results.uri }, () => executionArn);
-            return;
-          }
-          const progress = new Progress(flags);
-          const t0 = Date.now();
-          let end;
-          try {
-            end = await runner.wait(executionArn, {
-              intervalMs: flags.pollS * 1000,
-              ...(flags.waitTimeoutS !== undefined ? { timeoutS: flags.waitTimeoutS } : {}),
-              onUpdate: (state) => progress.update(executionProgressLine(state, Math.round((Date.now() - t0) / 1000)), true),
-            });
-          } finally {
-            progress.done();
-          }
-          if (end.status !== 'SUCCEEDED') {
-            const why = [end.error, end.cause].filter(Boolean).join(': ').replace(/\s*\n\s*/g, ' ').slice(0, 500);
-            throw new CaiError(`execution ${executionArn} ended ${end.status}${why ? `: ${why}` : ''}`, end.status === 'TIMED_OUT' ? ExitCode.timeout : ExitCode.internal);
-          }
-          const { readRunSummary } = await import('../../workflow/summary/store.js');
-          const summary = await readRunSummary(req.input.run);
-          emit(flags, summary, () => renderSummary(summary));
-          if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
-        } finally {
-          await runner.close();
-        }
+          if (flags.wait) return true;
+          emit(flags, { executionArn, name: req.name, runId: req.input.run.runId, results: req.input.run.results.uri }, () => executionArn);
+          return false;
+        });
+        if (!summary) return;
+        finishRun(flags, summary);
       }),
     );
 }

@@ -10,13 +10,19 @@ import { batchSizeOption, deviceOption, gpuOptions, readAheadOption, threadsOpti
 import { Progress, action, emit, parseIntOption } from '../output.js';
 import { benchDoneLine, renderBenchOutcomes, type BenchOutcome } from '../render/bench.js';
 import { registerSynthBench } from './bench-synth.js';
+import { EXPERIMENT_IDS } from '../../bench/study/ids.js';
+import { registerStudyBench } from './bench-study.js';
 import { registerWorkflowBench } from './bench-workflow.js';
+import { parsePrecision, type Precision } from '../flags/precision.js';
+import { registerPlannerBench } from './bench-planner.js';
 
 export function register(program: Command): void {
   const bench = program.command('bench').description('benchmarks that print figures and ratios against a baseline measured in the same run');
   registerInferBench(bench);
   registerSynthBench(bench, 'synth');
   registerWorkflowBench(bench);
+  registerStudyBench(bench, EXPERIMENT_IDS);
+  registerPlannerBench(bench);
   // Last, so that it sees every benchmark registered before it.
   registerAllBench(bench);
 }
@@ -26,6 +32,9 @@ interface InferBenchFlags extends InferFlags {
   samples: number;
   partitionSamples?: number;
   repeats: number;
+  precision: Precision;
+  int8Model?: string;
+  accuracySamples: number;
   json?: boolean;
 }
 
@@ -44,8 +53,11 @@ function registerInferBench(bench: Command): void {
     .option('--repeats <n>', 'repeat each measurement; the best run counts', parseIntOption('repeats'), 2)
     .addOption(readAheadOption('partitions loaded ahead of the model'))
     .addOption(verifyOption('partition check: sha256 or size'))
+    .option('--precision <p>', 'fp32, or int8: the int8 model through the pipeline, and against the fp32 model alone (speed-up, accuracy)', parsePrecision, 'fp32')
+    .option('--int8-model <file.onnx>', 'with --precision int8: the int8 model (default: the built-in one, or --model quantized with `cai model quantize` defaults)')
+    .option('--accuracy-samples <n>', 'with --precision int8: held-out galaxies both models predict', parseIntOption('accuracy-samples'), 4096)
     .option('--json', 'print the result as JSON')
-    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --device webgpu --samples 8192 --batch-size 1024   # a GPU (docs/gpu.md)\n')
+    .addHelpText('after', '\nExamples:\n  cai bench infer --samples 4096 --batch-size 256 --threads 8\n  cai bench infer --device webgpu --samples 8192 --batch-size 1024   # a GPU (docs/gpu.md)\n  cai bench infer --precision int8 --samples 4096 --repeats 5\n')
     .action(
       action(async (flags: InferBenchFlags) => {
         const device = parseDeviceChoice(flags.device);
@@ -67,6 +79,9 @@ function registerInferBench(bench: Command): void {
             repeats: flags.repeats,
             readAhead: flags.readAhead,
             verify,
+            precision: flags.precision,
+            int8Model: flags.int8Model,
+            accuracySamples: flags.accuracySamples,
             onStatus: (t) => progress.update(t, true),
           });
           progress.done();
@@ -129,7 +144,7 @@ function runChild(name: string, json: boolean): Promise<BenchOutcome> {
 function registerAllBench(bench: Command): void {
   bench
     .command('all')
-    .description('run every benchmark in turn, each in its own process with its defaults')
+    .description('run every benchmark in turn (not the study), each in its own process with its defaults')
     .option('--only <names>', 'comma-separated benchmarks to run (default: all)')
     .option('--skip <names>', 'comma-separated benchmarks to leave out')
     .option('--json', 'print {benchmarks: [{name, exitCode, seconds, result}]} as JSON')
@@ -146,7 +161,8 @@ Examples:
     )
     .action(
       action(async (flags: AllBenchFlags) => {
-        const known = bench.commands.map((c) => c.name()).filter((n) => n !== 'all');
+        // The study is a command of its own: it takes minutes to a quarter of an hour and writes a page.
+        const known = bench.commands.map((c) => c.name()).filter((n) => n !== 'all' && n !== 'study');
         const only = namesOption('--only', flags.only, known);
         const skip = namesOption('--skip', flags.skip, known) ?? [];
         const chosen = (only ?? known).filter((n) => !skip.includes(n));

@@ -82,7 +82,7 @@ message; nothing is left behind and no manifest is written).`,
             name: flags.name,
             overwrite: flags.overwrite,
             idBase: flags.idBase,
-            onProgress: (p) => progress.update(`importing ${p.file} (${p.fileIndex + 1}/${p.files}): ${p.samplesDone}/${p.samplesTotal} samples`),
+            onProgress: (p) => progress.count(`importing ${p.file} (file ${p.fileIndex + 1}/${p.files}): samples`, p.samplesDone, p.samplesTotal),
           });
         } finally {
           progress.done();

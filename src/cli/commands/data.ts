@@ -79,7 +79,7 @@ Exit codes: 2 bad flags or an output that already holds a data set (use --overwr
             ...size,
             ...(flags.name !== undefined ? { name: flags.name } : {}),
             ...(flags.overwrite ? { overwrite: true } : {}),
-            onProgress: (done, total) => progress.update(`synthesizing: ${done}/${total} galaxies`),
+            onProgress: (done, total) => progress.count('synthesizing galaxies', done, total),
           });
         } finally {
           progress.done();
@@ -164,7 +164,7 @@ Exit codes: 3 the data are bad (a verification problem, a corrupt file or manife
           if (flags.verify && info.mapping) {
             const progress = new Progress(flags);
             try {
-              info.verified = await verifyImportFile(path, {}, (done, total) => progress.update(`verifying: ${done}/${total} samples`));
+              info.verified = await verifyImportFile(path, {}, (done, total) => progress.count('verifying samples', done, total));
             } finally {
               progress.done();
             }
@@ -188,7 +188,7 @@ Exit codes: 3 the data are bad (a verification problem, a corrupt file or manife
         const progress = new Progress(flags);
         let info;
         try {
-          info = await inspectDataset(ds, { verify: flags.verify, onPartition: (done, total) => progress.update(`${flags.verify ? 'verifying' : 'reading'} partition ${done}/${total}`) });
+          info = await inspectDataset(ds, { verify: flags.verify, onPartition: (done, total) => progress.count(`${flags.verify ? 'verifying' : 'reading'} partitions`, done, total) });
         } finally {
           progress.done();
         }
@@ -246,7 +246,7 @@ Exit codes: 2 bad flags or an unusable output, 3 a bad input partition (named in
             ...size,
             verify,
             ...(flags.overwrite ? { overwrite: true } : {}),
-            onPartition: (done, total) => progress.update(`repartitioning: ${done}/${total} input partitions`),
+            onPartition: (done, total) => progress.count('repartitioning input partitions', done, total),
           });
         } finally {
           progress.done();

@@ -1,15 +1,14 @@
 // `cai estimate`: the predicted wall time and cost of one configuration on one platform, with the parts
 // they add up from and the cost arithmetic.
 import { Option, type Command } from 'commander';
-import { fmtUsd } from '../../cost/index.js';
 import { CaiError, ExitCode, UsageError } from '../../errors.js';
 import { PLATFORMS, PLATFORM_NAMES } from '../../planner/platforms/index.js';
 import { samplesPerPartition, partitionsOf } from '../../planner/platforms/shared.js';
-import { fmtSeconds } from '../../planner/pick.js';
 import { predictionOf } from '../../planner/prediction.js';
 import type { Estimate, PlanEnv, PlatformName, Settings, Workload } from '../../planner/types.js';
 import { action, emit } from '../output.js';
 import { positiveInt, positiveNumber } from '../parse.js';
+import { formatEstimate } from '../render/plan.js';
 import { DEFAULT_PARTITION_MB, inputOptions, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
 
 interface EstimateFlags extends PlannerInputFlags {
@@ -118,20 +117,3 @@ export function estimateJson(e: Estimate): Record<string, unknown> {
   };
 }
 
-export function formatEstimate(e: Estimate, w: Workload): string {
-  const parts = Object.entries(e.wallParts)
-    .filter(([, s]) => s > 0.0005)
-    .map(([k, s]) => `${k} ${fmtSeconds(s)}`)
-    .join(' + ');
-  const lines = [
-    `${e.label} (modelled) for ${w.description}, ${w.samples.toLocaleString('en-US')} samples, data ${w.location === 's3' ? 'in S3' : 'on this machine'}`,
-    `  wall time  ${fmtSeconds(e.wall_s)}${parts ? ` = ${parts}` : ''}`,
-    `  cost       ${fmtUsd(e.cost_usd)} USD`,
-    ...e.cost.items.map((i) => `    ${i.label}: ${i.arithmetic}`),
-    ...(e.cost.items.length > 1 ? [`    total: ${e.cost.arithmetic}`] : []),
-    `  ${e.platform === 'gpu' || e.platform === 'ec2' ? 'instances' : 'invocations'} ${e.invocations.toLocaleString('en-US')}, waves ${e.waves}`,
-    ...e.notes.map((n) => `  note: ${n}`),
-    ...e.infeasible.map((r) => `  cannot run: ${r}`),
-  ];
-  return lines.join('\n');
-}

@@ -1,19 +1,30 @@
 import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { BENCH_CHANNELS, BENCH_OPS, type BenchChannel, type BenchOp } from '../../fmi/bench/job.js';
-import { barrierAllreduceComparison, sizeLabel, writeBenchOutputs, type ComparisonRow } from '../../fmi/bench/output.js';
-import { runFmiBench, type BenchRecord } from '../../fmi/bench/run-bench.js';
+import { BENCH_CHANNELS, BENCH_OPS, type BenchChannel, type BenchOp } from '../../bench/fmi/job.js';
+import { barrierAllreduceComparison, sizeLabel, writeBenchOutputs, type ComparisonRow } from '../../bench/fmi/output.js';
+import { runFmiBench, type BenchRecord } from '../../bench/fmi/run-bench.js';
 import { defaultPolicyConfig, loadPolicyConfig, type PolicyConfig } from '../../fmi/policy/config.js';
 import { POLICY_OPS, type PolicyOp } from '../../fmi/policy/model.js';
 import { ChannelPolicy, formatExplanation, HINTS, type Hint } from '../../fmi/policy/policy.js';
+import { UsageError } from '../../errors.js';
 import { action, emit, parseIntOption, Progress } from '../output.js';
 
-const DEFAULT_WORLD_SIZES: Record<BenchChannel, string> = {
-  tcp: '2,3,4,8,16,32,64,128,200',
-  redis: '2,3,4,8,16,32,64,128,200',
+const DEFAULT_WORLD_SIZES: Partial<Record<BenchChannel, string>> & { default: string } = {
+  default: '2,3,4,8,16,32,64,128,200',
   // Every S3 receive polls over HTTP; larger worlds take minutes on one machine.
   s3: '2,3,4,8,16',
 };
+
+/** What the flags say about the measured channel's server, for its backend to check. */
+function channelSettings(f: BenchFlags): unknown {
+  if (f.s3Endpoint && !f.s3Bucket) throw new UsageError('--s3-endpoint needs --s3-bucket');
+  const byChannel: Partial<Record<BenchChannel, object>> = {
+    redis: { url: f.redisUrl, sharedCommands: f.redisSharedCommands },
+    s3: { endpoint: f.s3Endpoint, bucket: f.s3Bucket, region: f.s3Region, prefix: f.s3Prefix, pollMaxMs: f.s3PollMaxMs },
+  };
+  const settings = byChannel[f.channel] ?? {};
+  return Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined));
+}
 
 function intList(flag: string, min: number, max: number) {
   return (v: string): number[] => {
@@ -89,7 +100,7 @@ export function registerFmiBench(fmi: Command): void {
     .command('bench')
     .description('Measure FMI collective latency over a channel for several world sizes (starts and stops the services it needs)')
     .addOption(new Option('--channel <kind>', 'channel to measure').choices([...BENCH_CHANNELS]).default('tcp'))
-    .option('--world-sizes <list>', `world sizes (default tcp/redis: ${DEFAULT_WORLD_SIZES.tcp}; s3: ${DEFAULT_WORLD_SIZES.s3})`, intList('world-sizes', 1, 4096))
+    .option('--world-sizes <list>', `world sizes (default tcp/redis: ${DEFAULT_WORLD_SIZES.default}; s3: ${DEFAULT_WORLD_SIZES.s3})`, intList('world-sizes', 1, 4096))
     .option('--ops <list>', `operations, from ${BENCH_OPS.join(', ')}`, opList, ['barrier', 'allreduce', 'bcast', 'gather'] as BenchOp[])
     .option('--bytes <list>', 'bytes per rank for the data-carrying operations', intList('bytes', 0, 64 * 1024 * 1024), [8, 1024, 1048576])
     .option('--runs <n>', 'timed runs per measurement', parseIntOption('runs'), 10)
@@ -117,7 +128,7 @@ Examples:
     .action(
       action(async (flags: BenchFlags) => {
         const config = await policyConfig(flags.config);
-        const worldSizes = flags.worldSizes ?? intList('world-sizes', 1, 4096)(DEFAULT_WORLD_SIZES[flags.channel]);
+        const worldSizes = flags.worldSizes ?? intList('world-sizes', 1, 4096)(DEFAULT_WORLD_SIZES[flags.channel] ?? DEFAULT_WORLD_SIZES.default);
         const progress = new Progress({ json: flags.json });
         const result = await runFmiBench({
           channel: flags.channel,
@@ -128,13 +139,7 @@ Examples:
           warmup: flags.warmup,
           maxProcs: flags.maxProcs,
           timeoutMs: flags.timeoutMs,
-          redisUrl: flags.redisUrl,
-          redisSharedCommands: flags.redisSharedCommands,
-          s3Endpoint: flags.s3Endpoint,
-          s3Bucket: flags.s3Bucket,
-          s3Region: flags.s3Region,
-          s3Prefix: flags.s3Prefix,
-          s3PollMaxMs: flags.s3PollMaxMs,
+          settings: channelSettings(flags),
           progress: (t) => progress.update(t, true),
         });
         progress.done();

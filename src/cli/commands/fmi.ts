@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../errors.js';
-import { RendezvousServer, type RendezvousEvent } from '../../fmi/rendezvous/server.js';
+import { RendezvousServer, type RendezvousEvent } from '../../fmi/channels/tcp/index.js';
 import { ALGORITHMS, selectAlgorithm, type CollectiveOp, type Selection } from '../../fmi/collectives/select.js';
 import { action, emit, parseIntOption, parseNumberOption } from '../output.js';
 import { registerFmiBench } from './fmi-bench.js';

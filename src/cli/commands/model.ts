@@ -7,6 +7,7 @@ import { Progress, action, emit } from '../output.js';
 import { checkOutputFile, nonNegativeInt, positiveInt, positiveNumber } from '../parse.js';
 import { renderBuildResult, renderModelInfo, type BuildResult } from '../render/model.js';
 import type { Normalization } from '../../model/astromae.js';
+import { parsePrecision, type Precision } from '../flags/precision.js';
 
 interface BuildFlags {
   out: string;
@@ -20,6 +21,8 @@ interface BuildFlags {
   ridge: number;
   threads?: number;
   saveWeights?: string;
+  precision: Precision;
+  calibrate?: string;
   json?: boolean;
 }
 
@@ -40,7 +43,8 @@ async function readNormalization(path: string): Promise<Normalization> {
   }
 }
 
-export function register(program: Command): void {
+/** The `model` group; main.ts adds `model quantize` (commands/model-quantize.ts) to what this returns. */
+export function register(program: Command): Command {
   const model = program.command('model').description('build, calibrate and inspect the AstroMAE ONNX model');
 
   model
@@ -57,6 +61,8 @@ export function register(program: Command): void {
     .option('--ridge <x>', 'ridge penalty, relative to the mean diagonal of the Gram matrix', positiveNumber, 0.01)
     .option('--threads <n>', 'onnxruntime threads (default: every core)', positiveInt)
     .option('--save-weights <file>', 'also write the weights used (calibrated ones included) as safetensors')
+    .option('--precision <p>', 'fp32, or int8: the fp32 model quantized (static, per-channel; see docs/model.md)', parsePrecision, 'fp32')
+    .option('--calibrate <manifest>', 'with --precision int8: activation ranges from this data set (default: 4096 synthetic galaxies)')
     .option('--json', 'print the build report as JSON')
     .addHelpText(
       'after',
@@ -69,6 +75,7 @@ Examples:
   cai model build --out build/models/astromae.onnx
   cai model build --uncalibrated --seed 7 --out random.onnx
   cai model build --weights astromae.safetensors --normalization norm.json --out trained.onnx --json
+  cai model build --precision int8 --out build/models/astromae-int8.onnx
 
 Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tensor are named).`,
     )
@@ -77,6 +84,7 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
         const started = performance.now();
         if (flags.weights && flags.uncalibrated) throw new UsageError('--uncalibrated applies to seeded weights; --weights are used as given');
         if (flags.normalization && !flags.weights) throw new UsageError('--normalization applies to --weights; seeded models get fitted or no normalization');
+        if (flags.calibrate && flags.precision !== 'int8') throw new UsageError('--calibrate applies to --precision int8');
         await checkOutputFile(flags.out);
         if (flags.saveWeights) await checkOutputFile(flags.saveWeights, '--save-weights');
         const { buildAstroMAEOnnx, writeModel } = await import('../../model/astromae.js');
@@ -84,7 +92,7 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
         const { readWeightsFile, encodeWeights, NORMALIZATION_METADATA_KEY } = await import('../../model/weights-file.js');
         const progress = new Progress(flags);
         let bytes: Uint8Array;
-        let result: Omit<BuildResult, 'bytes' | 'parameters' | 'flopsPerSample' | 'seconds'>;
+        let result: Omit<BuildResult, 'bytes' | 'parameters' | 'flopsPerSample' | 'seconds' | 'precision'>;
         let weightsToSave: Map<string, Float32Array> | undefined;
         let normalizationToSave: Normalization | undefined;
         try {
@@ -118,6 +126,22 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
             weightsToSave = model.weights;
             normalizationToSave = model.normalization;
           }
+          if (flags.precision === 'int8') {
+            const { quantizeAstroMAE } = await import('../../model/quantize/astromae-int8.js');
+            let calibration;
+            if (flags.calibrate) {
+              const { readCalibrationSet } = await import('../../model/quantize/calibration-set.js');
+              calibration = await readCalibrationSet(flags.calibrate);
+            }
+            const q = await quantizeAstroMAE(bytes, {
+              calibration,
+              calibrationSource: flags.calibrate ? `${flags.calibrate}, first ${calibration!.count} samples` : undefined,
+              threads: flags.threads,
+              onProgress: (stage, detail) => progress.update(`int8 ${stage}: ${detail}`),
+            });
+            bytes = q.bytes;
+            result = { ...result, quantization: q.report };
+          }
           progress.update(`writing ${flags.out}`, true);
           await writeModel(flags.out, bytes);
           if (flags.saveWeights) {
@@ -130,6 +154,7 @@ Exit codes: 2 bad flags, 4 a missing or invalid weights file (the file and tenso
         const info = inspectModelBytes(bytes, flags.out);
         const report: BuildResult = {
           ...result,
+          precision: flags.precision,
           bytes: bytes.byteLength,
           parameters: info.parameters,
           flopsPerSample: info.flopsPerSample,
@@ -191,4 +216,5 @@ Exit codes: 4 a missing file or a file that is not an ONNX model.`,
         emit(flags, { path }, () => path);
       }),
     );
+  return model;
 }

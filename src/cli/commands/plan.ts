@@ -5,20 +5,21 @@ import { Option, type Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BYTES_PER_SAMPLE, fitStudyFigures, fitTimeModel, fmtUsd, referenceConfigurations, referenceObservationsOf, scaleRuns } from '../../cost/index.js';
+import { BYTES_PER_SAMPLE, fitStudyFigures, fitTimeModel, referenceConfigurations, referenceObservationsOf, scaleRuns } from '../../cost/index.js';
 import { UsageError } from '../../errors.js';
 import { PLATFORM_NAMES } from '../../planner/platforms/index.js';
 import { frontPlot, sweepPlot, type MeasuredPoint } from '../../planner/plot.js';
-import { fmtSeconds, OBJECTIVES, pickCandidate, type Objective } from '../../planner/pick.js';
+import { OBJECTIVES, pickCandidate, type Objective } from '../../planner/pick.js';
 import { predictionOf } from '../../planner/prediction.js';
 import { enumerateCandidates, type Candidate } from '../../planner/search.js';
 import { consistentScaleRuns, studyMeasuredPoints, studyModelledPoints } from '../../planner/study.js';
-import { crossovers, sweep, SWEEP_SIZES_GB, type SweepRow } from '../../planner/sweep.js';
+import { crossovers, sweep, SWEEP_SIZES_GB } from '../../planner/sweep.js';
 import type { DataLocation, PlanEnv, PlatformName, Workload } from '../../planner/types.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { action, emit, Progress } from '../output.js';
-import { checkOutputDir, positiveNumber } from '../parse.js';
-import { inputOptions, nonNegativeNumber, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
+import { checkOutputDir, nonNegativeNumber, positiveNumber } from '../parse.js';
+import { formatPlan, formatSweep } from '../render/plan.js';
+import { inputOptions, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
 
 interface PlanFlags extends PlannerInputFlags {
   deadline?: number;
@@ -87,7 +88,7 @@ deadline or budget.`,
     );
 }
 
-function parsePlatforms(list: string | undefined): PlatformName[] {
+export function parsePlatforms(list: string | undefined): PlatformName[] {
   if (list === undefined) return [...PLATFORM_NAMES];
   const names = list.split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) if (!PLATFORM_NAMES.includes(n as PlatformName)) throw new UsageError(`--platforms: unknown platform "${n}" (${PLATFORM_NAMES.join(', ')})`);
@@ -95,7 +96,7 @@ function parsePlatforms(list: string | undefined): PlatformName[] {
   return names as PlatformName[];
 }
 
-function candidateJson(c: Candidate): Record<string, unknown> {
+export function candidateJson(c: Candidate): Record<string, unknown> {
   return { platform: c.platform, label: c.label, settings: c.settings, wall_s: c.wall_s, cost_usd: c.cost_usd, pareto: c.pareto, feasible: c.feasible, infeasible: c.infeasible, invocations: c.invocations, waves: c.waves, wall_parts: c.wallParts, cost_arithmetic: c.cost.arithmetic };
 }
 
@@ -121,21 +122,6 @@ async function writePlanFiles(dir: string, doc: Record<string, unknown>, candida
   return files;
 }
 
-function formatPlan(w: Workload, candidates: Candidate[], pick: ReturnType<typeof pickCandidate> | undefined, f: PlanFlags, files: string[]): string {
-  const shown = candidates.filter((c) => f.all || c.pareto).sort((a, b) => a.wall_s - b.wall_s);
-  const width = Math.max(9, ...shown.map((c) => c.label.length));
-  const lines = [
-    `${w.description}: ${w.samples.toLocaleString('en-US')} samples, data ${w.location === 's3' ? 'in S3' : 'on this machine'}; ${candidates.length} candidates, ${candidates.filter((c) => c.feasible).length} can run, ${candidates.filter((c) => c.pareto).length} on the Pareto front (modelled)`,
-    '',
-    `  ${'candidate'.padEnd(width)}  ${'wall'.padStart(9)}  ${'cost USD'.padStart(10)}  front`,
-    ...shown.map((c) => `${pick && candidates[pick.index] === c ? '* ' : '  '}${c.label.padEnd(width)}  ${fmtSeconds(c.wall_s).padStart(9)}  ${fmtUsd(c.cost_usd).padStart(10)}  ${c.pareto ? 'yes' : c.feasible ? '' : `no: ${c.infeasible[0]}`}`),
-    '',
-    pick ? `pick: ${pick.reason}` : 'pick: none meets the limits',
-  ];
-  if (files.length) lines.push(`plot: ${files[1]}, ${files[2]}; plan: ${files[0]}`);
-  else lines.push('(add --out DIR for plan.json and the front as SVG and PNG)');
-  return lines.join('\n');
-}
 
 async function runSweep(f: PlanFlags): Promise<void> {
   if (f.data !== undefined || f.dataGb !== undefined || f.samples !== undefined) throw new UsageError('--sweep covers 10 MB to 10 TB itself: leave out --data, --data-gb and --samples');
@@ -176,12 +162,3 @@ async function studyPoints(): Promise<{ measured: MeasuredPoint[]; modelled: Mea
   }
 }
 
-function formatSweep(rows: readonly SweepRow[], files: string[], note?: string): string {
-  const size = (gb: number) => (gb >= 1000 ? `${gb / 1000} TB` : gb >= 1 ? `${gb} GB` : `${gb * 1000} MB`);
-  const lines = ['| data | fastest | wall | cost USD | cheapest | wall | cost USD |', '| ---: | --- | ---: | ---: | --- | ---: | ---: |'];
-  for (const r of rows) lines.push(`| ${size(r.dataGB)} | ${r.byTime.label} | ${fmtSeconds(r.byTime.wall_s)} | ${fmtUsd(r.byTime.cost_usd)} | ${r.byCost.label} | ${fmtSeconds(r.byCost.wall_s)} | ${fmtUsd(r.byCost.cost_usd)} |`);
-  lines.push('', 'modelled: every figure above is a prediction (docs/planner.md)');
-  if (note) lines.push(note);
-  if (files.length) lines.push(`plot: ${files[0]}, ${files[1]}; rows: ${files[2]}`);
-  return lines.join('\n');
-}

@@ -1,14 +1,14 @@
 // What `cai estimate` and `cai plan` read before the pure planner runs: the workload (a manifest, a size
 // or a sample count), the profiles, the price catalog, and the planning environment from their flags.
-import { InvalidArgumentError, Option } from 'commander';
+import { Option } from 'commander';
 import { readFile, stat } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { BYTES_PER_SAMPLE, loadCatalog, type PriceCatalog } from '../../cost/index.js';
 import { DataError, UsageError } from '../../errors.js';
 import { planEnv, DEFAULT_DOWNLINK_MBPS, DEFAULT_UPLINK_MBPS, LOCAL_PRICE_REFERENCE } from '../../planner/env.js';
-import { MAX_PROFILE_BYTES, parseProfile, type Profile } from '../../planner/profile.js';
+import { MAX_PROFILE_BYTES, PROFILE_DEVICES, defaultProfilePath, parseProfile, type Profile } from '../../planner/profile.js';
 import type { DataLocation, PlanEnv, Workload } from '../../planner/types.js';
-import { positiveInt, positiveNumber } from '../parse.js';
+import { nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
 
 export interface PlannerInputFlags {
   data?: string;
@@ -37,7 +37,7 @@ export function inputOptions(): Option[] {
     new Option('--samples <n>', 'a data set of this many samples').argParser(positiveInt),
     new Option('--data-at <where>', 'where the data set is: local (cloud runs upload it first) or s3 (a local run downloads it); default: from --data, else s3').choices(['local', 's3']),
     new Option('--partition-mb <mb>', `partition size of the data set (default: the manifest's, else ${DEFAULT_PARTITION_MB})`).argParser(positiveNumber),
-    new Option('--profile <file>', 'a profile written by `cai calibrate` (repeat for a CPU and a GPU profile; default: the built-in one)').argParser((v: string, prev: string[] = []) => [...prev, v]),
+    new Option('--profile <file>', 'a profile written by `cai calibrate` (repeat for a CPU and a GPU profile; default: those calibrate wrote to build/profiles/ or $CAI_PROFILE_DIR, else the built-in one)').argParser((v: string, prev: string[] = []) => [...prev, v]),
     new Option('--catalog <file>', 'price catalog (default: the shipped catalog/aws-prices.json)'),
     new Option('--uplink-mbps <u>', `this machine's upload speed to S3 in Mbit/s (default ${DEFAULT_UPLINK_MBPS})`).argParser(positiveNumber),
     new Option('--downlink-mbps <d>', `this machine's download speed from S3 in Mbit/s (default ${DEFAULT_DOWNLINK_MBPS})`).argParser(positiveNumber),
@@ -85,25 +85,49 @@ async function readManifest(uri: string): Promise<{ manifest: { samples: number;
   return { manifest: ds.manifest, location: 'local' };
 }
 
-export async function readProfiles(files: readonly string[] = []): Promise<{ cpu?: Profile; gpu?: Profile }> {
-  const out: { cpu?: Profile; gpu?: Profile } = {};
-  for (const file of files) {
-    let size: number;
-    try {
-      size = (await stat(file)).size;
-    } catch (err) {
-      throw new DataError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'profile not found' : 'cannot read the profile');
-    }
-    if (size > MAX_PROFILE_BYTES) throw new DataError(file, `profile is ${size} bytes, more than the ${MAX_PROFILE_BYTES} allowed`);
-    const p = parseProfile(await readFile(file, 'utf8'), file);
+/** One profile file, size-checked and parsed (exit code 3 naming the file when it is unusable). */
+export async function readProfileFile(file: string): Promise<Profile> {
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (err) {
+    throw new DataError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'profile not found' : 'cannot read the profile');
+  }
+  if (size > MAX_PROFILE_BYTES) throw new DataError(file, `profile is ${size} bytes, more than the ${MAX_PROFILE_BYTES} allowed`);
+  return parseProfile(await readFile(file, 'utf8'), file);
+}
+
+/** The profiles `cai calibrate` left at the default location (build/profiles/<device>.json), in device order. */
+export async function defaultLocationProfiles(): Promise<string[]> {
+  const found: string[] = [];
+  for (const device of PROFILE_DEVICES) {
+    const file = defaultProfilePath(device);
+    if (await stat(file).then((s) => s.isFile(), () => false)) found.push(file);
+  }
+  return found;
+}
+
+/**
+ * The CPU and GPU profiles: the files given, else those `cai calibrate` wrote at the default location
+ * (the first GPU one when it wrote several), else none (the built-in default then stands in).
+ */
+export async function readProfiles(files: readonly string[] = []): Promise<{ cpu?: Profile; gpu?: Profile; files: string[] }> {
+  const given = files.length > 0;
+  const out: { cpu?: Profile; gpu?: Profile; files: string[] } = { files: [] };
+  for (const file of given ? files : await defaultLocationProfiles()) {
+    const p = await readProfileFile(file);
     const slot = p.device.kind === 'cpu' ? 'cpu' : 'gpu';
-    if (out[slot]) throw new UsageError(`--profile ${file}: a ${slot.toUpperCase()} profile was already given`);
+    if (out[slot]) {
+      if (given) throw new UsageError(`--profile ${file}: a ${slot.toUpperCase()} profile was already given`);
+      continue;
+    }
     out[slot] = p;
+    out.files.push(file);
   }
   return out;
 }
 
-export async function readEnv(f: PlannerInputFlags): Promise<{ env: PlanEnv; catalog: PriceCatalog }> {
+export async function readEnv(f: PlannerInputFlags): Promise<{ env: PlanEnv; catalog: PriceCatalog; profileFiles: string[] }> {
   const catalog = await loadCatalog(f.catalog);
   const profiles = await readProfiles(f.profile);
   const env = planEnv({
@@ -119,11 +143,5 @@ export async function readEnv(f: PlannerInputFlags): Promise<{ env: PlanEnv; cat
     localMemoryGB: profiles.cpu ? undefined : totalmem() / 2 ** 30,
     perSampleOverrideS: f.perSampleMs !== undefined ? f.perSampleMs / 1000 : undefined,
   });
-  return { env, catalog };
-}
-
-export function nonNegativeNumber(v: string): number {
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number of at least 0');
-  return n;
+  return { env, catalog, profileFiles: profiles.files };
 }

@@ -1,18 +1,24 @@
 // `cai run` and `cai demo`: the state machine on this machine, over local worker processes. The run
 // flags are shared with `cai aws run` (cli/flags/run-flags.ts), the checks are the library's, and the
 // summary table is cli/render/run.ts.
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { resolve } from 'node:path';
-import { ExitCode, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import type { RunConfig, Summary } from '../../workflow/contracts.js';
 import type { RetryPolicy } from '../../workflow/definition.js';
 import { DEFAULT_FMI_TIMEOUT_S } from '../../workflow/run-config.js';
-import { addRunOptions, runRequestFields, type RunRequestFlags } from '../flags/run-flags.js';
+import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
+import { OBJECTIVES } from '../../planner/pick.js';
+import { addRunOptions, runRequestFields } from '../flags/run-flags.js';
 import { deviceOption, gpuOptions } from '../flags/infer-flags.js';
-import { Progress, action, emit, note, parseIntOption } from '../output.js';
-import { progressLine, renderSummary } from '../render/run.js';
+import { Progress, action, note, parseIntOption } from '../output.js';
+import { nonNegativeNumber, positiveNumber } from '../parse.js';
+import { progressLine } from '../render/run.js';
+import { finishRun } from '../finish-run.js';
+import { stopOnSignals } from '../signals.js';
+import { AUTO_PLATFORMS_HELP, checkNotAuto, type AutoRunFlags } from './run-auto.js';
 
-interface RunFlags extends RunRequestFlags {
+interface RunFlags extends AutoRunFlags {
   out: string;
   retries: number;
   retryIntervalS: number;
@@ -46,8 +52,9 @@ function registerRun(program: Command): void {
     .command('run')
     .description('run inference as a workflow: Initialize -> one function instance per rank (Map) -> Summarize, on local worker processes');
   addRunOptions(run, 'local', ['data', 'model', 'out', 'worldSize', 'concurrency', 'batchSize', 'threads', 'memoryMb', 'timeoutS', 'runId', 'toleratedFailurePercent'])
-    .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors)', parseIntOption('retries'), 2)
-    .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time', parseIntOption('retry-interval-s'), 1);
+    .option('--retries <n>', 'retries of a rank after a crash or platform error (not after data or model errors), 0 to 10', parseIntOption('retries'), 2)
+    .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time (1 to 3600)', parseIntOption('retry-interval-s'), 1);
+  addAutoOptions(run);
   addRunOptions(run, 'local', ['readAhead', 'report'])
     .addOption(deviceOption(true))
     .addOption(gpuOptions()[0]!)
@@ -69,29 +76,63 @@ Examples:
   cai run --data ./sdss/manifest.json --model astromae.onnx --out ./out --world-size 8 --concurrency 2 --threads 1 --run-id sdss-1
   cai run --data s3://bucket/sdss --model m.onnx --out s3://bucket --s3-endpoint http://127.0.0.1:9000 --json
   cai run --data ./sdss --out ./out --world-size 4 --device webgpu --gpus all --batch-size 1024   # docs/gpu.md
+  cai run --auto --data ./sdss --out ./out --deadline 600
+  cai run --auto --data s3://bucket/sdss --out s3://bucket/cai --state-machine-arn "$CAI_STATE_MACHINE_ARN" --budget 0.5
+
+--auto plans the run as "cai plan" does (the profile "cai calibrate" wrote, else the built-in one) and runs
+the pick: here when it is local; on the deployed state machine when it is Lambda and --state-machine-arn
+and an s3:// --out are given (repartitioning the data set into <out>/data/ when the pick needs another
+partition size; Lambda is then planned at the deployed memory, --memory-mb or ${DEFAULT_LAMBDA_CONFIG.rankMemoryMb}); otherwise it
+prints the exact commands and exits 0. A run it starts records the prediction in summary.json.
 
 Writes under <out>/results/<run-id>/: plan.json, rank-NNNNN.json and rank-NNNNN.predictions.csv per rank,
 predictions.csv (all ranks), summary.json, report/report.html.
 
-Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data,
-4 missing or incompatible model, 7 S3 endpoint unreachable, or --device cuda or webgpu where that provider
-or a GPU adapter is not available.`,
+One coordinator at a time: results/<run-id>/run.lock names it (pid, host, since); a second "cai run" of the
+same run id is refused while it runs, and takes over once that process is gone. SIGINT or SIGTERM stops the
+worker processes and leaves the run to be resumed by the same command.
+
+Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data (also: the
+accounting failed, e.g. duplicate object ids), 4 missing or incompatible model, 6 --auto: nothing meets
+--deadline or --budget, 7 S3 endpoint unreachable, results location full or read-only, the run is in use
+by another coordinator, or --device cuda or webgpu where that provider or a GPU adapter is not available,
+130/143 stopped by SIGINT/SIGTERM (resumable).`,
     )
     .action(
-      action(async (flags: RunFlags) => {
+      action(async (flags: RunFlags, cmd: Command) => {
         if (flags.s3Endpoint) process.env.AWS_ENDPOINT_URL_S3 = flags.s3Endpoint;
+        const { makeRetryPolicy, makeRunConfig } = await import('../../workflow/run-config.js');
+        const retry = makeRetryPolicy(flags);
+        if (flags.auto) {
+          const { runAuto } = await import('./run-auto.js');
+          const summary = await runAuto(flags, cmd, (run) => execute(run, flags, retry));
+          if (summary) finishRun(flags, summary);
+          return;
+        }
+        checkNotAuto(flags, cmd);
         // The aggregation flags are checked before the (possibly slow) built-in model is prepared.
         const { checkAggregationRequest } = await import('../../workflow/aggregation/request.js');
         const aggregation = checkAggregationRequest(flags);
         const model = flags.model ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
-        const { makeRunConfig } = await import('../../workflow/run-config.js');
         const device = { device: flags.device, gpus: flags.gpus, ...(flags.sessionsPerGpu !== undefined ? { sessionsPerGpu: flags.sessionsPerGpu } : {}) };
         const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), ...device, data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
         const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
-        const retry: RetryPolicy = { intervalSeconds: Math.max(1, flags.retryIntervalS), backoffRate: 2, maxAttempts: Math.max(0, flags.retries) };
-        finish(flags, await execute(run, flags, retry, redisUrl));
+        finishRun(flags, await execute(run, flags, retry, redisUrl));
       }),
     );
+}
+
+/** The planner's flags of `cai run --auto`. */
+function addAutoOptions(run: Command): Command {
+  return run
+    .option('--auto', 'plan the run (cai plan) and run the pick: here, on a deployed state machine, or print the commands that run it')
+    .option('--deadline <s>', '--auto: longest acceptable wall time, seconds', positiveNumber)
+    .option('--budget <usd>', '--auto: most the run may cost, USD', nonNegativeNumber)
+    .addOption(new Option('--objective <o>', '--auto: time (fastest), cost (cheapest) or balanced (least time x cost)').choices(OBJECTIVES).default('balanced'))
+    .option('--platforms <list>', `--auto: ${AUTO_PLATFORMS_HELP}`)
+    .option('--profile <file>', '--auto: a profile written by `cai calibrate` (repeatable; default: build/profiles/ or $CAI_PROFILE_DIR, else the built-in one)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--state-machine-arn <arn>', '--auto: a deployed stack\'s StateMachineArn, so that a Lambda pick runs there (default: $CAI_STATE_MACHINE_ARN)', process.env.CAI_STATE_MACHINE_ARN)
+    .option('--dry-run', '--auto: plan and print the commands, start nothing');
 }
 
 function registerDemo(program: Command): void {
@@ -121,7 +162,7 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
       note(flags, `cai demo: data set in ${out}/data`);
       let data;
       try {
-        data = await ensureDemoDataset({ dir: `${out}/data`, samples: flags.samples, seed: flags.seed, onProgress: (d, t) => progress.update(`synthesizing galaxies ${d.toLocaleString('en-US')}/${t.toLocaleString('en-US')}`) });
+        data = await ensureDemoDataset({ dir: `${out}/data`, samples: flags.samples, seed: flags.seed, onProgress: (d, t) => progress.count('synthesizing galaxies', d, t) });
       } finally {
         progress.done();
       }
@@ -137,25 +178,21 @@ in build/models/. Each demo run gets a new run id under <out>/results/.`,
       const { makeRunConfig, newRunId } = await import('../../workflow/run-config.js');
       const run = makeRunConfig({ data: data.manifestPath, model, out, worldSize: flags.worldSize, concurrency: flags.concurrency, runId: newRunId('demo') });
       note(flags, `  run ${run.runId}: ${run.worldSize} ranks, ${run.concurrency} at a time, ${run.threads} thread(s) each`);
-      finish(flags, await execute(run, flags));
+      finishRun(flags, await execute(run, flags));
     }),
   );
 }
 
-/** Run the state machine on this machine, with the progress line on stderr. */
+/** Run the state machine on this machine, with the progress line on stderr; a signal stops it, resumable. */
 async function execute(run: RunConfig, flags: { json?: boolean }, retry?: RetryPolicy, redisUrl?: string): Promise<Summary> {
   const { runLocalWorkflow } = await import('../../workflow/local-engine.js');
   const progress = new Progress(flags);
+  const stop = stopOnSignals((signal) => `stopped by ${signal}: run ${run.runId} can be resumed by the same command (--run-id ${run.runId})`);
   try {
-    const res = await runLocalWorkflow({ run, retry, redisUrl, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
+    const res = await runLocalWorkflow({ run, retry, redisUrl, signal: stop.signal, onProgress: (p) => progress.update(progressLine(p), p.phase === 'done') });
     return res.summary;
   } finally {
+    stop.dispose();
     progress.done();
   }
-}
-
-/** Print the summary; a run that is not complete exits 5. */
-function finish(flags: { json?: boolean }, summary: Summary): void {
-  emit(flags, summary, () => renderSummary(summary));
-  if (summary.status !== 'complete') process.exitCode = ExitCode.partial;
 }

@@ -1,7 +1,7 @@
 // The flags that size and name the AWS stack, for every command that synthesizes or deploys it
 // (`cai aws synth`, `cai aws deploy`), and their translation into the stack's options.
 import type { Command } from 'commander';
-import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
+import { DEFAULT_LAMBDA_CONFIG, LAMBDA_NODE_IMAGE } from '../../compute/lambda/config.js';
 import { DEFAULT_STACK_NAME, type StackOptions } from '../../cloud/aws/options.js';
 import { parseIntOption } from '../output.js';
 
@@ -26,7 +26,7 @@ export function addStackOptions(command: Command): Command {
     .option('--stack-name <name>', 'CloudFormation stack name (the state machine is <name>-run)', DEFAULT_STACK_NAME)
     .option('--read-bucket <bucket...>', 'other buckets the functions may read data or models from')
     .option('--destroy-bucket', 'delete the bucket and its objects with the stack (default: keep it)')
-    .option('--node-image <image>', 'base image of the function image (default: public.ecr.aws/lambda/nodejs:20)');
+    .option('--node-image <image>', `base image of the function image (default: ${LAMBDA_NODE_IMAGE})`);
 }
 
 export function stackOptions(flags: StackFlags): StackOptions {

@@ -1,6 +1,7 @@
 // The human text of single-process inference: the progress line of `cai infer` and its summary.
 import type { InferReport } from '../../inference/infer-job.js';
 import { describeAdapter } from '../../runtime/adapters.js';
+import { fmtEta } from '../output.js';
 
 export interface InferProgress {
   samplesDone: number;
@@ -12,13 +13,7 @@ export interface InferProgress {
 export function inferProgressLine(p: InferProgress, elapsedMs: number): string {
   const rate = elapsedMs > 0 ? (p.samplesDone / elapsedMs) * 1000 : 0;
   const eta = rate > 0 ? (p.samples - p.samplesDone) / rate : NaN;
-  return `partitions ${p.partitionsDone}/${p.partitions}  samples ${p.samplesDone}/${p.samples}  ${rate.toFixed(0)} samples/s  ETA ${Number.isFinite(eta) ? formatSeconds(eta) : '?'}`;
-}
-
-function formatSeconds(s: number): string {
-  if (s < 60) return `${s.toFixed(0)}s`;
-  const m = Math.floor(s / 60);
-  return m < 60 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, '0')}m`;
+  return `partitions ${p.partitionsDone}/${p.partitions}  samples ${p.samplesDone.toLocaleString('en-US')}/${p.samples.toLocaleString('en-US')}  ${rate.toFixed(0)} samples/s  ${fmtEta(eta)}`;
 }
 
 const fmt = (v: number | null, digits = 4): string => (v === null ? 'n/a' : v.toFixed(digits));

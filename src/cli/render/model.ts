@@ -1,6 +1,8 @@
 // The human text of the model commands: a model's description (`cai model inspect`) and what
 // `cai model build` wrote.
 import type { ModelInfo } from '../../model/inspect.js';
+import type { QuantizeResult } from '../../model/quantize/quantize-file.js';
+import type { Precision } from '../flags/precision.js';
 
 /** What `cai model build` reports (its --json output). */
 export interface BuildResult {
@@ -13,6 +15,8 @@ export interface BuildResult {
   flopsPerSample: number;
   calibration?: unknown;
   savedWeights?: string;
+  precision: Precision;
+  quantization?: unknown;
   seconds: number;
 }
 
@@ -46,9 +50,21 @@ export function renderBuildResult(report: BuildResult): string {
   if (report.source === 'calibrated') {
     const c = report.calibration as { heldOut: { count: number; sigmaNmad: number; outlierRate: number; biasMean: number }; seconds: Record<string, number> };
     const h = c.heldOut;
-    lines.push(`held-out (${h.count} synthetic galaxies): sigma_NMAD ${h.sigmaNmad.toFixed(4)}, outliers ${(100 * h.outlierRate).toFixed(2)}%, bias ${h.biasMean.toFixed(4)}`);
+    lines.push(`held-out (${h.count} synthetic galaxies${report.quantization ? ', the fp32 model before quantization' : ''}): sigma_NMAD ${h.sigmaNmad.toFixed(4)}, outliers ${(100 * h.outlierRate).toFixed(2)}%, bias ${h.biasMean.toFixed(4)}`);
     lines.push(`stages: ${Object.entries(c.seconds).map(([k, v]) => `${k} ${v.toFixed(1)}s`).join(', ')}`);
   } else if (report.source === 'seeded') lines.push(`seeded weights (seed ${report.seed}), not calibrated: outputs are not meaningful redshifts`);
+  if (report.quantization) lines.push(...quantizeSummary(report.quantization as QuantizeResult['report']));
   if (report.savedWeights) lines.push(`weights saved to ${report.savedWeights}`);
   return lines.join('\n');
+}
+
+/** The human summary of a quantization: what was quantized, how, and what stayed in float and why. */
+export function quantizeSummary(r: QuantizeResult['report']): string[] {
+  const lines = [
+    `int8: ${r.quantizedLayers} layers quantized (${r.form} form, ${r.weightLevels === 63 ? '7-bit' : '8-bit'} per-channel weights, ${r.activations} activations${r.calibrationSamples ? ` calibrated on ${r.calibrationSamples} samples` : ''}); ${r.floatLayers} kept in float32`,
+  ];
+  const byReason = new Map<string, string[]>();
+  for (const l of r.layers) if (!l.quantized) byReason.set(l.reason!, [...(byReason.get(l.reason!) ?? []), l.node]);
+  for (const [reason, nodes] of byReason) lines.push(`  float32 (${nodes.length}): ${reason}${nodes.length <= 4 ? ` [${nodes.join(', ')}]` : ''}`);
+  return lines;
 }

@@ -4,6 +4,8 @@ import Table from 'cli-table3';
 import type { ExecutionState } from '../../compute/lambda/engine.js';
 import type { Summary } from '../../workflow/contracts.js';
 import type { RunProgress } from '../../workflow/local-engine.js';
+import { isCostLike } from '../../report/charts/cost.js';
+import { costLine } from './cost.js';
 
 const count = (n: number): string => n.toLocaleString('en-US');
 const secs = (s: number): string => (s >= 100 ? s.toFixed(0) : s >= 10 ? s.toFixed(1) : s.toFixed(2));
@@ -62,8 +64,7 @@ export function renderSummary(s: Summary): string {
     `invocations: ${inv.total} (${inv.coldStarts} cold, ${inv.retries} retries, ${inv.crashed} crashed)${inv.reusedRanks ? `; ${inv.reusedRanks} ranks kept from an earlier attempt` : ''}${s.performance.slowestRank ? `; slowest rank ${s.performance.slowestRank.rank} (${secs(s.performance.slowestRank.totalS)} s)` : ''}`,
   );
   for (const f of s.ranks.failed) lines.push(`rank ${f.rank} failed (${f.error}): ${f.cause} [partitions: ${f.partitions.join(', ') || 'none'}]`);
-  const cost = s.cost as { totalUsd?: number; arithmetic?: string } | null;
-  if (cost?.totalUsd !== undefined) lines.push(`cost if run on AWS Lambda + Step Functions: ${cost.arithmetic}`);
+  if (isCostLike(s.cost)) lines.push(`cost if run on AWS Lambda + Step Functions: ${costLine({ totalUsd: s.cost.totalUsd, items: s.cost.items.map((i) => ({ label: i.label ?? i.id ?? '?', usd: i.usd })) })}`);
   lines.push(`summary: ${s.outputs.summary}`);
   if (s.outputs.predictions) lines.push(`predictions: ${s.outputs.predictions}`);
   if (s.outputs.report) lines.push(`report: ${s.outputs.report}`);

@@ -33,7 +33,7 @@ export interface CaiStackProps extends StackProps, Partial<LambdaComputeConfig> 
   readBuckets?: string[];
   /** Build context of the image (default: this repository). */
   imageDirectory?: string;
-  /** Base image of the build (the Dockerfile's NODE_IMAGE; default public.ecr.aws/lambda/nodejs:20). */
+  /** Base image of the build (the Dockerfile's NODE_IMAGE; default LAMBDA_NODE_IMAGE, public.ecr.aws/lambda/nodejs:24). */
   nodeImage?: string;
 }
 

@@ -1,7 +1,7 @@
 // Configuration of the AWS compute backend: one container image, four Lambda functions (one per task of
 // the state machine), the memory and timeout of each, and the environment the entry point reads.
 import { UsageError } from '../../errors.js';
-import { MAX_FUNCTION_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, type ComputeLimits } from '../limits.js';
+import { MAX_FUNCTION_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, threadLimit, type ComputeLimits, type ThreadLimit } from '../limits.js';
 
 /** Name of this backend in the registry and in run summaries. */
 export const LAMBDA_BACKEND_NAME = 'aws-lambda' as const;
@@ -27,6 +27,14 @@ export const LAMBDA_ENV = {
   /** Where models fetched from S3 are kept for the life of the instance (default /tmp/cai-models). */
   modelCacheDir: 'CAI_MODEL_CACHE_DIR',
 } as const;
+
+/**
+ * The base image of the function image (the Dockerfile's NODE_IMAGE default, which a test keeps equal):
+ * Lambda's Node.js 24 runtime, supported until 30 Apr 2028 (Node.js 22 until 30 Apr 2027; Node.js 20, past
+ * its upstream end of life, until 30 Apr 2026). The handlers are async functions, as the Node.js 24 runtime
+ * requires (it dropped callback handlers).
+ */
+export const LAMBDA_NODE_IMAGE = 'public.ecr.aws/lambda/nodejs:24';
 
 /** The calibrated built-in model as the image carries it. */
 export const IMAGE_MODEL_PATH = '/var/task/models/astromae-calibrated.onnx';
@@ -56,6 +64,12 @@ export const MAX_VCPUS = 6;
 
 export function lambdaVcpus(memoryMb: number): number {
   return Math.min(MAX_VCPUS, Math.max(1, Math.round(memoryMb / MB_PER_VCPU)));
+}
+
+/** A rank function has the vCPUs of its memory size: a run may ask for at most a small multiple of them. */
+export function maxLambdaThreads(memoryMb: number): ThreadLimit {
+  const vcpus = lambdaVcpus(memoryMb);
+  return threadLimit(vcpus, `the ${vcpus} vCPU${vcpus === 1 ? '' : 's'} of a ${memoryMb} MB function`);
 }
 
 export interface LambdaComputeConfig {

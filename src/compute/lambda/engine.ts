@@ -1,8 +1,11 @@
 // The Lambda backend's engine: AWS Step Functions runs the whole state machine over the deployed functions,
 // so this engine starts an execution and follows it to the end. Thin on purpose: the state machine and the
 // functions do the work; this only starts an execution, reads its status and the Map's item counts.
+// Throttled calls (ThrottlingException, TooManyRequestsException, ...) back off with jitter through the
+// SDK's own retry strategy (util/aws-retry.ts) before they count as a failure.
 import type { SFNClient } from '@aws-sdk/client-sfn';
 import { CaiError, DeadlineError, ExitCode, UnavailableError, UsageError } from '../../errors.js';
+import { awsRetryConfig, retriesText } from '../../util/aws-retry.js';
 import type { RunConfig } from '../../workflow/contracts.js';
 import type { ExecutionEngine } from '../backend.js';
 import { LAMBDA_BACKEND_NAME } from './config.js';
@@ -57,6 +60,14 @@ export function startExecutionInput(req: ExecutionRequest): { stateMachineArn: s
 
 type Sfn = typeof import('@aws-sdk/client-sfn');
 
+/** Client settings beyond the region: for an endpoint other than AWS's, and for tests. */
+export interface StepFunctionsClientOptions {
+  endpoint?: string;
+  /** Attempts per call, the first included (default: util/aws-retry.ts). */
+  maxAttempts?: number;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
 function awsFailure(what: string, e: unknown): CaiError {
   const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number } };
   const name = err?.name ?? 'Error';
@@ -65,7 +76,7 @@ function awsFailure(what: string, e: unknown): CaiError {
   if (name === 'StateMachineDoesNotExist' || name === 'InvalidArn' || name === 'InvalidName' || name === 'InvalidExecutionInput')
     return new CaiError(`${what}: ${name}: ${msg}`, ExitCode.usage);
   if (/Credentials|ExpiredToken|UnrecognizedClient|AccessDenied/i.test(name + msg)) return new CaiError(`${what}: ${name}: ${msg}`, ExitCode.usage);
-  return new UnavailableError(`${what}: ${name}: ${msg}`, { cause: e });
+  return new UnavailableError(`${what}${retriesText(e)}: ${name}: ${msg}`, { cause: e });
 }
 
 export class StepFunctionsEngine implements ExecutionEngine {
@@ -77,11 +88,22 @@ export class StepFunctionsEngine implements ExecutionEngine {
     readonly client: SFNClient,
   ) {}
 
-  /** A client in the state machine's own region (credentials from the SDK's usual chain). */
-  static async forStateMachine(stateMachineArn: string): Promise<StepFunctionsEngine> {
+  /**
+   * A client in the state machine's own region (credentials from the SDK's usual chain; an endpoint from
+   * `client.endpoint` or $AWS_ENDPOINT_URL_SFN, as the SDK reads it).
+   */
+  static async forStateMachine(stateMachineArn: string, client: StepFunctionsClientOptions = {}): Promise<StepFunctionsEngine> {
     const { region } = parseStateMachineArn(stateMachineArn);
     const sdk = await import('@aws-sdk/client-sfn');
-    return new StepFunctionsEngine(sdk, new sdk.SFNClient({ region }));
+    return new StepFunctionsEngine(
+      sdk,
+      new sdk.SFNClient({
+        region,
+        ...awsRetryConfig(client.maxAttempts),
+        ...(client.endpoint ? { endpoint: client.endpoint } : {}),
+        ...(client.credentials ? { credentials: client.credentials } : {}),
+      }),
+    );
   }
 
   async start(req: ExecutionRequest): Promise<{ executionArn: string; startDate?: Date }> {
@@ -134,16 +156,30 @@ export class StepFunctionsEngine implements ExecutionEngine {
     }
   }
 
-  /** Poll until the execution ends (or `timeoutS` passes, which leaves the execution running). */
-  async wait(executionArn: string, polling: { intervalMs?: number; timeoutS?: number; onUpdate?: (s: ExecutionState) => void } = {}): Promise<ExecutionState> {
+  /**
+   * Poll until the execution ends (or `timeoutS` passes, or `signal` aborts with its reason; either leaves the
+   * execution running on AWS).
+   */
+  async wait(executionArn: string, polling: { intervalMs?: number; timeoutS?: number; onUpdate?: (s: ExecutionState) => void; signal?: AbortSignal } = {}): Promise<ExecutionState> {
     const interval = Math.max(200, polling.intervalMs ?? 5000);
     const deadline = polling.timeoutS ? Date.now() + polling.timeoutS * 1000 : Infinity;
+    const { signal } = polling;
     for (;;) {
+      signal?.throwIfAborted();
       const s = await this.describe(executionArn);
       polling.onUpdate?.(s);
       if (s.status !== 'RUNNING') return s;
       if (Date.now() + interval > deadline) throw new DeadlineError(`waiting for ${executionArn} (still running on AWS)`, ['the execution to finish']);
-      await new Promise((r) => setTimeout(r, interval));
+      signal?.throwIfAborted();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, interval);
+        function done(): void {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+      });
     }
   }
 

@@ -4,8 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../errors.js';
 import { isS3Uri, parseS3Uri, splitManifestUri } from '../../storage/index.js';
 import { CONTRACT_VERSION, runConfigSchema, runIdSchema, type RunConfig } from '../../workflow/contracts.js';
-import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, intFlag, newRunId, type RunRequest } from '../../workflow/run-config.js';
-import { IMAGE_MODEL_PATH, LAMBDA_LIMITS, lambdaVcpus } from './config.js';
+import { DEFAULT_BATCH_SIZE, DEFAULT_TOLERATED_FAILURE_PERCENTAGE, intFlag, newRunId, threadsFlag, type RunRequest } from '../../workflow/run-config.js';
+import { IMAGE_MODEL_PATH, LAMBDA_LIMITS, lambdaVcpus, maxLambdaThreads } from './config.js';
 import { parseStateMachineArn, type ExecutionRequest } from './engine.js';
 
 export { parseStateMachineArn, type ExecutionRequest, type StateMachineArnParts } from './engine.js';
@@ -65,7 +65,7 @@ export function makeAwsRunConfig(r: AwsRunRequest): RunConfig {
     worldSize,
     concurrency: intFlag('concurrency', r.concurrency ?? Math.min(worldSize, DEFAULT_ACCOUNT_CONCURRENCY), 1, 100_000),
     batchSize: intFlag('batch-size', r.batchSize ?? DEFAULT_BATCH_SIZE, 1, 65_536),
-    threads: intFlag('threads', r.threads ?? lambdaVcpus(memoryMb), 1, 1024),
+    threads: threadsFlag(r.threads ?? lambdaVcpus(memoryMb), maxLambdaThreads(memoryMb)),
     memoryMb,
     timeoutS: intFlag('timeout-s', r.timeoutS ?? timeoutLimits.default, timeoutLimits.min, timeoutLimits.max),
     readAhead: intFlag('read-ahead', r.readAhead ?? 1, 0, 16),

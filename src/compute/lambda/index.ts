@@ -2,12 +2,14 @@
 // Its engine is the Step Functions client (engine.ts), loaded with the AWS SDK only when opened.
 import type { ExecutionBackend } from '../backend.js';
 import { checkInstanceFigures } from '../limits.js';
-import { LAMBDA_BACKEND_NAME, LAMBDA_LIMITS, lambdaVcpus } from './config.js';
-import type { StepFunctionsEngine } from './engine.js';
+import { LAMBDA_BACKEND_NAME, LAMBDA_LIMITS, lambdaVcpus, maxLambdaThreads } from './config.js';
+import type { StepFunctionsClientOptions, StepFunctionsEngine } from './engine.js';
 
 export interface LambdaEngineConfig {
   /** The deployed state machine (`cai aws deploy` prints how to create it). */
   stateMachineArn: string;
+  /** The Step Functions client's endpoint and retries (default: AWS, util/aws-retry.ts). */
+  client?: StepFunctionsClientOptions;
 }
 
 export const lambda = {
@@ -16,8 +18,9 @@ export const lambda = {
   limits: LAMBDA_LIMITS,
   checkFigures: (figures) => checkInstanceFigures(LAMBDA_LIMITS, figures),
   threadsPerInstance: ({ memoryMb }) => lambdaVcpus(memoryMb),
-  async open({ stateMachineArn }: LambdaEngineConfig): Promise<StepFunctionsEngine> {
+  maxThreadsPerInstance: ({ memoryMb }) => maxLambdaThreads(memoryMb),
+  async open({ stateMachineArn, client }: LambdaEngineConfig): Promise<StepFunctionsEngine> {
     const { StepFunctionsEngine } = await import('./engine.js');
-    return StepFunctionsEngine.forStateMachine(stateMachineArn);
+    return StepFunctionsEngine.forStateMachine(stateMachineArn, client);
   },
 } satisfies ExecutionBackend<LambdaEngineConfig, StepFunctionsEngine>;

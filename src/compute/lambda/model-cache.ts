@@ -4,11 +4,11 @@ import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataError, ModelError, UnavailableError } from '../../errors.js';
+import { MAX_MODEL_BYTES } from '../../model/onnx/schema.js';
 import { isSafeRelativePath } from '../../util/safe-path.js';
 import { isS3Uri, openStorage, S3Storage } from '../../storage/index.js';
 
 /** Models past this size are refused before fetching (ONNX protobuf files stop at 2 GiB). */
-export const MAX_MODEL_BYTES = 2 ** 31 - 1;
 
 export interface ModelFile {
   /** Local path for the inference engine. */

@@ -2,7 +2,7 @@
 // (a memory figure, a per-invocation timeout, reused warm after a cold start).
 import { availableParallelism } from 'node:os';
 import type { EngineConfig } from '../backend.js';
-import { MAX_FUNCTION_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, checkInstanceFigures, type ComputeLimits } from '../limits.js';
+import { MAX_FUNCTION_TIMEOUT_S, MAX_MEMORY_MB, MIN_MEMORY_MB, checkInstanceFigures, threadLimit, type ComputeLimits, type ThreadLimit } from '../limits.js';
 
 /** Name of this backend in the registry and in run summaries. */
 export const LOCAL_PROCESSES = 'local-processes' as const;
@@ -26,6 +26,11 @@ export const LOCAL_LIMITS: ComputeLimits = Object.freeze({
 /** Threads per instance so that instances x threads fits the cores (at least one). */
 export function defaultThreadsPerInstance(concurrency: number, cores = availableParallelism()): number {
   return Math.max(1, Math.floor(cores / Math.max(1, concurrency)));
+}
+
+/** An instance shares this machine's cores: a run may ask for at most a small multiple of them. */
+export function maxLocalThreads(cores = availableParallelism()): ThreadLimit {
+  return threadLimit(cores, `the ${cores} core${cores === 1 ? '' : 's'} of this machine`);
 }
 
 export function checkComputeConfig(c: LocalComputeConfig): void {

@@ -1,6 +1,12 @@
 // The program of one local function instance (a worker process). It names itself `cai-worker` so `ps`
 // shows the instances, loads its handlers once (the cold start), then serves invocations from the pool one
 // at a time until the pool closes the channel.
+//
+// An instance never outlives its pool's process: the channel closing (its parent died or let it go) and,
+// as a second sign, its parent pid changing (it was re-parented) both end it at once. Busy, it ends with
+// SIGKILL on itself: an orderly exit would wait for the model thread's native call to return, seconds on a
+// loaded machine, and nothing it would finish may be written anyway (the run lock refuses it). Ctrl-C
+// reaches the whole process group; the pool's process decides about the instances, so SIGINT is ignored.
 process.title = 'cai-worker';
 
 import { extname } from 'node:path';
@@ -52,6 +58,24 @@ if (!process.send) {
 
 // The runtime is up; what follows is loading the handlers' code.
 const bootMs = process.uptime() * 1000;
+
+/** How often the parent pid is compared, ms: the channel closing is the main sign, this the fallback. */
+const PARENT_CHECK_MS = 200;
+const parentPid = process.ppid;
+let busy = false;
+
+function endNow(): void {
+  if (!busy) process.exit(0);
+  process.kill(process.pid, 'SIGKILL');
+}
+
+process.on('SIGINT', () => undefined);
+// The pool closing the channel is this instance's shutdown; so is the pool's process dying.
+process.on('disconnect', endNow);
+setInterval(() => {
+  if (process.ppid !== parentPid) endNow();
+}, PARENT_CHECK_MS).unref();
+
 const handlers = await loadHandlers();
 const slotText = process.env.CAI_INSTANCE_SLOT;
 const slot = slotText !== undefined && /^\d+$/.test(slotText) ? Number(slotText) : undefined;
@@ -80,13 +104,12 @@ process.on('message', (m: ToInstance) => {
     peakRssBytes,
   };
   const handler = handlers.handler(m.task);
+  busy = true;
   const result = handler ? handler(m.payload, ctx) : Promise.reject(new Error(`this instance serves no task "${String(m.task)}"`));
+  result.finally(() => (busy = false)).catch(() => undefined);
   result.then(
     (value) => send({ type: 'result', id: m.id, value, maxRssBytes: peakRssBytes() }),
     (err: unknown) => send({ type: 'error', id: m.id, errorType: err instanceof Error && err.name ? err.name : 'Error', message: oneLine(err).slice(0, MAX_MESSAGE_CHARS), maxRssBytes: peakRssBytes() }),
   );
 });
-// The pool closing the channel is this instance's shutdown.
-process.on('disconnect', () => process.exit(0));
-
 send({ type: 'ready', initMs: process.uptime() * 1000, bootMs });

@@ -1,7 +1,9 @@
-// Finding the rank actually missing after a collective times out. Each timed-out rank tells its partners in
-// the operation which ranks it was waiting for, and keeps listening (until the operation's deadline) to the
-// ranks it was waiting for: a rank that is itself stuck answers with its own culprits, a rank that is gone
-// never answers and so stays blamed. Updates travel one hop per message, so chains resolve quickly.
+// Finding the rank actually missing after a collective times out while every rank is present (the channel
+// names absent ranks itself: Channel.absentRanks). Each timed-out rank tells its partners in the operation
+// which ranks it was waiting for, and keeps listening (until the operation's deadline) to the ranks it was
+// waiting for: a rank that is itself stuck answers with its own culprits, a rank that is stuck elsewhere
+// never answers and so stays blamed. Updates travel one hop per message, so chains resolve quickly, but
+// they are best effort: on a loaded machine a rank may still name the live peer it waited on.
 import type { Channel } from '../channel.js';
 import { collectiveTag, STEPS_PER_OP } from './context.js';
 

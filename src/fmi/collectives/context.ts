@@ -1,6 +1,6 @@
 // What a collective algorithm sees: the channel, its place in the world, the operation's tag space and
 // deadline. Algorithms address messages by step (round/phase); the tag keeps operations apart.
-import type { Channel } from '../channel.js';
+import type { Absence, Channel } from '../channel.js';
 import { FmiDeadlineError } from '../errors.js';
 
 /** Steps available to one collective operation (phases use disjoint step ranges). */
@@ -48,18 +48,22 @@ export async function all<T>(promises: readonly Promise<T>[]): Promise<T[]> {
   if (promises.length === 1) return [await promises[0]];
   const settled = await Promise.allSettled(promises);
   const ranks: number[] = [];
+  const absence = new Map<number, Absence>();
   let other: unknown;
-  let firstDeadline: FmiDeadlineError | undefined;
+  let deadlines = 0;
+  let early = 0;
   const out: T[] = new Array(settled.length);
   settled.forEach((s, i) => {
     if (s.status === 'fulfilled') out[i] = s.value;
     else if (s.reason instanceof FmiDeadlineError) {
-      firstDeadline ??= s.reason;
+      deadlines++;
+      if (s.reason.early) early++;
       ranks.push(...s.reason.ranks);
+      for (const [r, why] of s.reason.absence) absence.set(r, why);
     } else other ??= s.reason;
   });
   if (other !== undefined) throw other;
-  if (firstDeadline) throw new FmiDeadlineError('operation', ranks);
+  if (deadlines) throw new FmiDeadlineError('operation', ranks, [], { absence, early: early === deadlines });
   return out;
 }
 

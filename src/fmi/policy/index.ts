@@ -13,5 +13,5 @@ export { predict, traffic, pollSchedule, binomialItemsMoved, POLICY_OPS } from '
 export type { PolicyOp, Traffic, ModelOptions, ChannelPrediction } from './model.js';
 export { ChannelPolicy, explain, summarize, formatExplanation, debugEnabled, HINTS, fmtMs, fmtUsd } from './policy.js';
 export type { Hint, Explanation } from './policy.js';
-export { openConfiguredChannel, operationTimeoutMs, parseHostPort } from './open.js';
+export { openConfiguredChannel, operationTimeoutMs } from './open.js';
 export type { OpenConfiguredOptions } from './open.js';

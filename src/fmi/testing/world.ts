@@ -4,10 +4,11 @@ import { randomBytes } from 'node:crypto';
 import type { Channel } from '../channel.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../channel.js';
 import { Communicator, type CommunicatorOptions } from '../communicator.js';
-import { createInprocWorld } from '../channels/inproc/index.js';
+import { keepAllOrNone } from '../channels/backend.js';
+import { createInprocWorld } from '../channels/inproc/channel.js';
 import { TcpChannel } from '../channels/tcp/channel.js';
-import { RendezvousServer } from '../rendezvous/server.js';
-import type { PeerAddress } from '../rendezvous/protocol.js';
+import { RendezvousServer } from '../channels/tcp/rendezvous/server.js';
+import type { PeerAddress } from '../channels/tcp/rendezvous/protocol.js';
 
 export interface World {
   channels: Channel[];
@@ -49,12 +50,7 @@ export async function connectTcpChannels(worldSize: number, rendezvous: PeerAddr
       TcpChannel.connect({ communicator, runId, rank, worldSize, secret, maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES }, { rendezvous, deadline }),
     ),
   );
-  const failed = settled.find((s) => s.status === 'rejected') as PromiseRejectedResult | undefined;
-  if (failed) {
-    await Promise.all(settled.map((s) => (s.status === 'fulfilled' ? s.value.close() : undefined)));
-    throw failed.reason;
-  }
-  return settled.map((s) => (s as PromiseFulfilledResult<TcpChannel>).value);
+  return keepAllOrNone(settled);
 }
 
 /** A TCP world on loopback: a rendezvous server (unless given) plus `worldSize` ranks. */

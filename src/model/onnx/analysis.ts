@@ -1,30 +1,45 @@
 // Static analysis of an ONNX graph: parameter count and FLOPs per sample, from shape inference with the
-// batch dimension set to 1. FLOPs count 2 per multiply-accumulate of Conv, Gemm and MatMul; other ops are
-// memory-bound and are left out (they add about 1% for AstroMAE).
+// batch dimension set to 1. FLOPs count 2 per multiply-accumulate of Conv, Gemm and MatMul, and of their
+// integer forms (MatMulInteger, ConvInteger, QLinear*, the com.microsoft int8 MatMuls), counted apart so
+// that a reader can set each against its own peak; other ops are memory-bound and are left out (they add
+// about 1% for AstroMAE).
 import { TensorType, type AttrValue, type GraphDef, type NodeDef, type TensorDef } from './schema.js';
 
 type Shape = number[];
 
 export interface GraphAnalysis {
-  /** Elements of floating-point initializers. */
+  /** Elements of floating-point initializers, and of int8 ones (quantized weights). */
   parameters: number;
   /** 2 x multiply-accumulates of Conv/Gemm/MatMul for one sample; a lower bound when `unresolved` is non-empty. */
   flopsPerSample: number;
   /** FLOPs per sample by operator type. */
   flopsByOp: Record<string, number>;
+  /** Of flopsPerSample, the multiply-accumulates done by integer (int8/uint8) kernels, x2. */
+  int8FlopsPerSample: number;
   /** Nodes whose output shape could not be inferred (their cost, and that of what follows, is missing). */
   unresolved: string[];
   /** Operator types and how often each occurs. */
   opCounts: Record<string, number>;
 }
 
-const FLOAT_TYPES = new Set<number>([TensorType.FLOAT, TensorType.DOUBLE, TensorType.FLOAT16, 16]);
+const WEIGHT_TYPES = new Set<number>([TensorType.FLOAT, TensorType.DOUBLE, TensorType.FLOAT16, 16, TensorType.INT8]);
 
 const SAME_SHAPE = new Set([
   'Relu', 'Erf', 'Asinh', 'Sigmoid', 'Tanh', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Gelu', 'Softmax', 'LogSoftmax', 'LayerNormalization',
   'BatchNormalization', 'Dropout', 'Identity', 'Clip', 'LeakyRelu', 'Elu', 'Selu', 'HardSigmoid', 'Softplus', 'Reciprocal', 'Floor', 'Ceil', 'Round', 'Sign', 'InstanceNormalization', 'Not',
+  'QuantizeLinear', 'DequantizeLinear',
 ]);
 const BROADCAST = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Equal', 'Less', 'Greater', 'And', 'Or', 'Where', 'Mod', 'PRelu', 'Sum', 'Mean']);
+/** Operators whose multiply-accumulates run on 8-bit integers. */
+export const INTEGER_MAC_OPS: ReadonlySet<string> = new Set(['MatMulInteger', 'ConvInteger', 'QLinearMatMul', 'QLinearConv', 'DynamicQuantizeMatMul', 'MatMulIntegerToFloat', 'QGemm']);
+/** Where the data and weight inputs of a matrix-multiply or convolution operator are. */
+const MATMUL_INPUTS: Record<string, [number, number]> = { MatMul: [0, 1], MatMulInteger: [0, 1], DynamicQuantizeMatMul: [0, 1], MatMulIntegerToFloat: [0, 1], QLinearMatMul: [0, 3] };
+const CONV_INPUTS: Record<string, [number, number]> = { Conv: [0, 1], ConvInteger: [0, 1], QLinearConv: [0, 3] };
+
+function operands(ins: (Shape | undefined)[], at: [number, number]): [Shape | undefined, Shape | undefined] {
+  return [ins[at[0]], ins[at[1]]];
+}
+
 const REDUCE = new Set(['ReduceMean', 'ReduceSum', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL2', 'ReduceL1', 'ReduceSumSquare', 'ReduceLogSumExp']);
 
 function numel(s: Shape): number {
@@ -77,7 +92,7 @@ export function analyseGraph(graph: GraphDef): GraphAnalysis {
   let parameters = 0;
   for (const t of graph.initializers) {
     shapes.set(t.name, t.dims);
-    if (FLOAT_TYPES.has(t.dataType)) parameters += numel(t.dims);
+    if (WEIGHT_TYPES.has(t.dataType)) parameters += numel(t.dims);
     const v = numel(t.dims) <= 64 ? tensorInts(t) : undefined;
     if (v) values.set(t.name, v);
   }
@@ -117,6 +132,7 @@ export function analyseGraph(graph: GraphDef): GraphAnalysis {
     parameters,
     flopsPerSample: perSample(flops),
     flopsByOp: Object.fromEntries(Object.entries(flopsByOp).map(([k, v]) => [k, perSample(v)])),
+    int8FlopsPerSample: perSample(Object.entries(flopsByOp).reduce((sum, [op, f]) => sum + (INTEGER_MAC_OPS.has(op) ? f : 0), 0)),
     unresolved,
     opCounts,
   };
@@ -141,8 +157,10 @@ function inferNode(
       setValue(tensorInts(t));
       return [t.dims];
     }
-    case 'Conv': {
-      const w = ins[1];
+    case 'Conv':
+    case 'ConvInteger':
+    case 'QLinearConv': {
+      const [x, w] = operands(ins, CONV_INPUTS[n.opType]!);
       if (!x || !w || x.length < 3) return undefined;
       const spatial = x.length - 2;
       const kernel = ints(a.kernel_shape) ?? w.slice(2);
@@ -152,7 +170,7 @@ function inferNode(
       const group = int(a.group, 1);
       const out: Shape = [x[0]!, w[0]!];
       for (let d = 0; d < spatial; d++) out.push(Math.floor((x[2 + d]! + pads[d]! + pads[d + spatial]! - dil[d]! * (kernel[d]! - 1) - 1) / strides[d]!) + 1);
-      addFlops('Conv', 2 * numel(out) * (x[1]! / group) * numel(kernel));
+      addFlops(n.opType, 2 * numel(out) * (x[1]! / group) * numel(kernel));
       return [out];
     }
     case 'MaxPool':
@@ -178,8 +196,12 @@ function inferNode(
       addFlops('Gemm', 2 * m * k * nOut);
       return [[m, nOut]];
     }
-    case 'MatMul': {
-      const b = ins[1];
+    case 'MatMul':
+    case 'MatMulInteger':
+    case 'DynamicQuantizeMatMul':
+    case 'MatMulIntegerToFloat':
+    case 'QLinearMatMul': {
+      const [x, b] = operands(ins, MATMUL_INPUTS[n.opType]!);
       if (!x || !b) return undefined;
       const xa = x.length === 1 ? [1, x[0]!] : x;
       const xb = b.length === 1 ? [b[0]!, 1] : b;
@@ -188,7 +210,7 @@ function inferNode(
       const m = xa[xa.length - 2]!;
       const k = xa[xa.length - 1]!;
       const nn = xb[xb.length - 1]!;
-      addFlops('MatMul', 2 * numel(batchShape) * m * k * nn);
+      addFlops(n.opType, 2 * numel(batchShape) * m * k * nn);
       const out = [...batchShape, m, nn];
       if (x.length === 1) out.splice(out.length - 2, 1);
       if (b.length === 1) out.pop();
@@ -290,6 +312,8 @@ function inferNode(
     case 'Cast':
       setValue(valueOf(0));
       return x ? [x] : undefined;
+    case 'DynamicQuantizeLinear':
+      return x ? [x, [], []] : undefined;
     default:
       break;
   }

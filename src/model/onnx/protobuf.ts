@@ -62,9 +62,8 @@ export class ProtoWriter {
     return this;
   }
 
-  bytes(field: number, data: Uint8Array): this {
-    this.tag(field, WIRE_LEN);
-    this.rawVarint(data.byteLength);
+  /** Small payloads are copied into the pending bytes, large ones kept as their own chunk (copied once, at finish). */
+  private append(data: Uint8Array): this {
     if (data.byteLength <= 64) {
       for (const x of data) this.small.push(x);
     } else {
@@ -75,8 +74,19 @@ export class ProtoWriter {
     return this;
   }
 
+  bytes(field: number, data: Uint8Array): this {
+    this.tag(field, WIRE_LEN);
+    this.rawVarint(data.byteLength);
+    return this.append(data);
+  }
+
   string(field: number, text: string): this {
     return this.bytes(field, textEncoder.encode(text));
+  }
+
+  /** Append a field exactly as it was read (tag included): what a decoder kept without interpreting it. */
+  rawField(encoded: Uint8Array): this {
+    return this.append(encoded);
   }
 
   message(field: number, inner: ProtoWriter): this {
@@ -127,6 +137,8 @@ export interface ProtoField {
   int?: bigint;
   /** For fixed32/fixed64 fields, the raw little-endian bytes; for length-delimited fields, the payload (a view). */
   data?: Uint8Array;
+  /** The whole field as encoded, tag included (a view), so that a field kept uninterpreted is written back as it came. */
+  raw: Uint8Array;
 }
 
 /** Reads the fields of one message. Every length is checked against the message's bounds before use. */
@@ -162,29 +174,34 @@ export class ProtoReader {
 
   *fields(): Generator<ProtoField> {
     while (this.pos < this.end) {
+      const start = this.pos;
       const key = this.varint();
       const field = Number(key >> 3n);
       const wire = Number(key & 7n);
       if (field === 0) throw new ProtoDecodeError('field number 0');
+      let int: bigint | undefined;
+      let data: Uint8Array | undefined;
       switch (wire) {
         case WIRE_VARINT:
-          yield { field, wire, int: this.varint() };
+          int = this.varint();
           break;
         case WIRE_FIXED64:
-          yield { field, wire, data: this.take(8) };
+          data = this.take(8);
           break;
         case WIRE_LEN: {
           const len = this.varint();
           if (len > BigInt(this.end - this.pos)) throw new ProtoDecodeError(`field length ${len} runs past the end of its message`);
-          yield { field, wire, data: this.take(Number(len)) };
+          data = this.take(Number(len));
           break;
         }
         case WIRE_FIXED32:
-          yield { field, wire, data: this.take(4) };
+          data = this.take(4);
           break;
         default:
           throw new ProtoDecodeError(`unsupported wire type ${wire}`);
       }
+      const raw = this.buf.subarray(start, this.pos);
+      yield int === undefined ? { field, wire, data, raw } : { field, wire, int, raw };
     }
   }
 }

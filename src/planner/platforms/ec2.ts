@@ -31,8 +31,12 @@ export const ec2Platform: PlatformModel<Ec2Settings> = {
   },
 };
 
-/** Samples/s per core with every core of the profiled machine busy: its rate at as many threads as cores, over the cores. */
+/**
+ * Samples/s per core with every core of the profiled machine busy: one one-thread instance per core as
+ * `cai calibrate` measured it (`allCores`), else its rate at as many threads as cores, over the cores.
+ */
 export function allCoresRatePerCore(p: Profile, batchSize?: number): number {
   const cores = p.machine.cores;
+  if (p.allCores && p.allCores.instances === cores) return p.allCores.samplesPerS;
   return 1 / (perSampleSeconds(p, cores, batchSize) * cores);
 }

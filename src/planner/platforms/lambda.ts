@@ -3,9 +3,9 @@
 // vCPU share a memory size buys), its cold start and memory, and the documented limits of Lambda and
 // Step Functions.
 import { LAMBDA_LIMITS, predictRun, type RunPrediction } from '../../cost/index.js';
-import { perSampleSeconds } from '../profile.js';
+import { perSampleSeconds, type Profile } from '../profile.js';
 import type { Estimate, PlanEnv, PlatformModel, Workload } from '../types.js';
-import { breakdown, datasetBytes, partitionsOf, samplesPerPartition, uploadFirstS, uploadItems } from './shared.js';
+import { breakdown, datasetBytes, datasetPartitionMB, partitionsOf, samplesPerPartition, uploadFirstS, uploadItems } from './shared.js';
 
 /**
  * S3 download bandwidth of one function instance. AWS documents none; this is fitted to the study's
@@ -51,7 +51,7 @@ export const lambdaPlatform: PlatformModel<LambdaSettings> = {
   summary: 'AWS Lambda ranks under a Step Functions Distributed Map: profile thread curve at memory/1,769 vCPUs, documented limits, fitted orchestration',
   candidates(w, env) {
     const out: LambdaSettings[] = [];
-    const sizes = new Set<number>([...PARTITION_CANDIDATES_MB, Math.max(1, Math.round((w.partitionSamples * w.bytesPerSample) / 1e6))]);
+    const sizes = new Set<number>([...PARTITION_CANDIDATES_MB, datasetPartitionMB(w)]);
     for (const partitionMB of [...sizes].sort((a, b) => a - b)) {
       const ps = samplesPerPartition(w, partitionMB);
       const worldSize = partitionsOf(w, ps);
@@ -68,13 +68,46 @@ export const lambdaPlatform: PlatformModel<LambdaSettings> = {
   },
 };
 
+/** What one rank function does at a memory size: from AWS runs the profile was refined on, else from this machine's figures. */
+export interface LambdaRankFigures {
+  perSampleS: number;
+  coldStartS: number;
+  s3BytesPerS: number;
+  partitionOverheadS: number;
+  /** Where the figures come from, for the estimate's notes. */
+  source: string;
+}
+
+export function lambdaRankFigures(p: Profile, memoryMB: number, batchSize: number): LambdaRankFigures {
+  const curve = (mb: number) => perSampleSeconds(p, lambdaVcpus(mb), batchSize);
+  const l = p.lambda;
+  if (!l) {
+    return {
+      perSampleS: curve(memoryMB),
+      coldStartS: p.workerStartS + p.modelLoadS,
+      s3BytesPerS: LAMBDA_S3_BYTES_PER_S,
+      partitionOverheadS: p.partitionOverheadS ?? 0,
+      source: `at ${lambdaVcpus(memoryMB).toFixed(2)} vCPUs (profile "${p.label}", assuming a Lambda vCPU runs like one of its cores)`,
+    };
+  }
+  // The rate measured at the runs' memory, carried to other sizes along this machine's thread curve.
+  return {
+    perSampleS: (curve(memoryMB) / curve(l.memoryMB)) / l.samplesPerS,
+    coldStartS: l.coldStartS,
+    s3BytesPerS: l.s3BytesPerS,
+    partitionOverheadS: l.partitionOverheadS,
+    source: `from ${l.runs.length} AWS run${l.runs.length === 1 ? '' : 's'} at ${l.memoryMB} MB (${l.samplesPerS.toFixed(0)} samples/s per rank), scaled to ${lambdaVcpus(memoryMB).toFixed(2)} vCPUs by profile "${p.label}"'s thread curve`,
+  };
+}
+
 /** The estimate and the run model's own prediction behind it. */
 export function estimateLambda(w: Workload, s: LambdaSettings, env: PlanEnv): { estimate: Estimate; run: RunPrediction } {
   const profile = env.cpuProfile;
   const ps = samplesPerPartition(w, s.partitionMB);
   const worldSize = Math.min(s.worldSize, w.samples);
   const upload = uploadFirstS(w, env);
-  const perSample = env.perSampleOverrideS ?? perSampleSeconds(profile, lambdaVcpus(s.memoryMB), s.batchSize);
+  const rankFigures = lambdaRankFigures(profile, s.memoryMB, s.batchSize);
+  const perSample = env.perSampleOverrideS ?? rankFigures.perSampleS;
   const run = predictRun(
     {
       samples: w.samples,
@@ -83,9 +116,9 @@ export function estimateLambda(w: Workload, s: LambdaSettings, env: PlanEnv): { 
       concurrency: s.concurrency,
       accountConcurrency: env.accountConcurrency,
       perSampleInferenceS: perSample,
-      partitionOverheadS: profile.partitionOverheadS ?? 0,
-      coldStartS: profile.workerStartS + profile.modelLoadS,
-      downloadBytesPerS: LAMBDA_S3_BYTES_PER_S,
+      partitionOverheadS: rankFigures.partitionOverheadS,
+      coldStartS: rankFigures.coldStartS,
+      downloadBytesPerS: rankFigures.s3BytesPerS,
       memoryGB: s.memoryMB / 1024,
       bytesPerSample: w.bytesPerSample,
       uploadFirstS: upload,
@@ -104,7 +137,7 @@ export function estimateLambda(w: Workload, s: LambdaSettings, env: PlanEnv): { 
   const notes = [
     env.perSampleOverrideS !== undefined
       ? `per-sample ${(perSample * 1000).toFixed(3)} ms as given`
-      : `per-sample ${(perSample * 1000).toFixed(3)} ms at ${lambdaVcpus(s.memoryMB).toFixed(2)} vCPUs (profile "${profile.label}", assuming a Lambda vCPU runs like one of its cores)`,
+      : `per-sample ${(perSample * 1000).toFixed(3)} ms ${rankFigures.source}`,
   ];
   if (w.location === 'local') notes.push(`uploading ${(datasetBytes(w) / 1e9).toFixed(2)} GB first at ${((env.uplinkBytesPerS * 8) / 1e6).toFixed(0)} Mbit/s`);
   return {

@@ -1,8 +1,9 @@
 // This machine: W ranks as worker processes, C of them at once, T threads each, with the profile's
 // measured throughput, worker start, model load, read bandwidth and fixed run cost. Threads beyond the
-// cores share them (time-slicing); a data set in S3 is read over the downlink and pays S3's transfer out.
+// cores share them (time-slicing), and instances cost each other what the profile measured with every
+// core busy; a data set in S3 is read over the downlink and pays S3's transfer out.
 import { fmtPrice, fmtUsd, type CostItem } from '../../cost/index.js';
-import { perSampleSeconds } from '../profile.js';
+import { instanceSlowdown, perSampleSeconds } from '../profile.js';
 import type { Estimate, PlanEnv, PlatformModel, Workload } from '../types.js';
 import { breakdown, catalogSource, datasetBytes, egressItem, partitionsOf } from './shared.js';
 
@@ -42,11 +43,11 @@ export function estimateLocal(w: Workload, s: LocalSettings, env: PlanEnv): Esti
   const partitions = partitionsOf(w, w.partitionSamples);
   const worldSize = Math.max(1, Math.min(s.worldSize, partitions));
   const concurrency = Math.max(1, Math.min(s.concurrency, worldSize));
-  const samplesPerRank = Math.ceil(w.samples / worldSize);
+  // Ranks get whole partitions: the largest has ceil(partitions / W) of them.
   const partitionsPerRank = Math.ceil(partitions / worldSize);
-  // More threads than cores: every instance's compute slows by the oversubscription.
-  const oversubscribed = Math.max(1, (concurrency * s.threads) / env.localCores);
-  const perSample = (env.perSampleOverrideS ?? perSampleSeconds(p, s.threads, s.batchSize)) * oversubscribed;
+  const samplesPerRank = Math.min(w.samples, partitionsPerRank * w.partitionSamples);
+  // Instances share the cores: time-slicing beyond them, and what they cost each other (profile allCores).
+  const perSample = (env.perSampleOverrideS ?? perSampleSeconds(p, s.threads, s.batchSize)) * instanceSlowdown(p, concurrency, s.threads, env.localCores);
   const readBps = w.location === 'local' ? p.readBytesPerS : Math.min(p.readBytesPerS, env.downlinkBytesPerS / concurrency);
   const warm = (samplesPerRank * w.bytesPerSample) / readBps + partitionsPerRank * (p.partitionOverheadS ?? 0) + samplesPerRank * perSample;
   const start = p.workerStartS + p.modelLoadS;

@@ -27,6 +27,11 @@ export function samplesPerPartition(w: Workload, partitionMB: number): number {
   return Math.max(1, Math.floor((partitionMB * MB) / w.bytesPerSample));
 }
 
+/** The data set's own partition size as the candidates name it (MB, rounded, at least 1). */
+export function datasetPartitionMB(w: Workload): number {
+  return Math.max(1, Math.round((w.partitionSamples * w.bytesPerSample) / MB));
+}
+
 export function partitionsOf(w: Workload, partitionSamples: number): number {
   return Math.ceil(w.samples / partitionSamples);
 }

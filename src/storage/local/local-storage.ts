@@ -1,13 +1,17 @@
 // Storage in a local directory. Keys are '/'-separated paths relative to the root; a key that could leave
 // the root (absolute, '..', backslash, or a symlink pointing outside) is refused. Writes are atomic: a temp
-// file in the same directory, then rename, so readers see the old object or the whole new one.
-import { constants, open, readdir, realpath, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve, sep } from 'node:path';
+// file in the same directory, then rename, so readers see the old object or the whole new one. Conditional
+// puts (for locks) link a complete temp file into place, which fails when the name exists; a conditional
+// replacement is a rename by the one writer that claimed the old version.
+import type { BigIntStats } from 'node:fs';
+import { constants, link, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataError } from '../../errors.js';
 import { isSafeRelativePath } from '../../util/safe-path.js';
-import { isTempFile, writeFileAtomic } from '../../util/atomic-file.js';
-import type { ObjectInfo, Storage } from '../types.js';
+import { TEMP_SUFFIX, isTempFile, openAtomic, tempPathFor, writeFileAtomic, writeRefusal } from '../../util/atomic-file.js';
+import type { ObjectInfo, Storage, TaggedObject } from '../types.js';
 
 export class LocalStorage implements Storage {
   readonly kind = 'local';
@@ -27,6 +31,16 @@ export class LocalStorage implements Storage {
   }
 
   async get(key: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    return (await this.read(key, opts, false))!.body;
+  }
+
+  async getTagged(key: string, opts: { maxBytes?: number } = {}): Promise<TaggedObject | undefined> {
+    const got = await this.read(key, opts, true);
+    return got && { body: got.body, tag: versionTag(got.st) };
+  }
+
+  /** The file's bytes and stat; a missing file is undefined when `missingOk`, else a DataError. */
+  private async read(key: string, opts: { maxBytes?: number }, missingOk: boolean): Promise<{ body: Uint8Array; st: BigIntStats } | undefined> {
     const file = this.pathOf(key);
     await this.checkInsideRoot(file);
     let handle;
@@ -34,30 +48,46 @@ export class LocalStorage implements Storage {
       // Non-blocking, so that a FIFO (or a device) in place of a file is refused below instead of hanging.
       handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
+      if (missingOk && isNotFound(e)) return undefined;
       throw notFoundOr(e, file);
     }
     try {
-      const st = await handle.stat();
+      const st = await handle.stat({ bigint: true });
       if (!st.isFile()) throw new DataError(file, 'not a regular file');
-      if (opts.maxBytes !== undefined && st.size > opts.maxBytes) throw new DataError(file, `is ${st.size} bytes, more than the ${opts.maxBytes}-byte limit`);
-      const out = new Uint8Array(st.size);
+      const size = Number(st.size);
+      if (opts.maxBytes !== undefined && size > opts.maxBytes) throw new DataError(file, `is ${size} bytes, more than the ${opts.maxBytes}-byte limit`);
+      const out = new Uint8Array(size);
       let at = 0;
-      while (at < st.size) {
-        const { bytesRead } = await handle.read(out, at, st.size - at, at);
+      while (at < size) {
+        const { bytesRead } = await handle.read(out, at, size - at, at);
         if (bytesRead === 0) break;
         at += bytesRead;
       }
       // The file shrank while we read it: hand back only what exists rather than trailing zeros.
-      return at === st.size ? out : out.subarray(0, at);
+      return { body: at === size ? out : out.subarray(0, at), st };
     } finally {
       await handle.close();
+    }
+  }
+
+  async putIf(key: string, body: Uint8Array | string, ifTag: string | null): Promise<boolean> {
+    const file = this.pathOf(key);
+    await this.checkInsideRoot(file);
+    // The new version is complete on disk before it gets the name, so no reader sees part of it.
+    const next = await openAtomic(tempPathFor(file), { mkdir: true });
+    try {
+      await next.handle.writeFile(body);
+      await next.commit();
+      return ifTag === null ? await linkUnlessExists(next.path, file) : await replaceIfVersion(next.path, file, ifTag);
+    } finally {
+      await unlink(next.path).catch(() => undefined);
     }
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
     const file = this.pathOf(key);
     await this.checkInsideRoot(file);
-    // A crash leaves at most a temp file, which `list` never reports.
+    // A crash leaves at most a temp file, which `list` never reports; a refused write names the file.
     await writeFileAtomic(file, body, { mkdir: true });
   }
 
@@ -108,7 +138,7 @@ export class LocalStorage implements Storage {
       await unlink(file);
     } catch (e) {
       // Deleting a missing object succeeds, as on S3.
-      if (!isNotFound(e)) throw e;
+      if (!isNotFound(e)) throw writeRefusal(e, file);
     }
   }
 
@@ -136,6 +166,53 @@ export class LocalStorage implements Storage {
       }
     }
   }
+}
+
+/** Give `file` the complete file `ready` unless the name exists. */
+async function linkUnlessExists(ready: string, file: string): Promise<boolean> {
+  try {
+    await link(ready, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw writeRefusal(e, file);
+  }
+}
+
+/** A claim older than this was left by a writer that died between claiming and replacing. */
+const STALE_CLAIM_MS = 30_000;
+
+/**
+ * Rename `ready` over `file` if `file` is still the version `tag`. Writers that would replace the same
+ * version first create one claim named after it (a link, which only one can make), so only one of them
+ * replaces it; the old version stays readable until the rename swaps the new one in.
+ */
+async function replaceIfVersion(ready: string, file: string, tag: string): Promise<boolean> {
+  const claim = join(dirname(file), `.${basename(file)}.claim-${createHash('sha256').update(tag).digest('hex').slice(0, 32)}${TEMP_SUFFIX}`);
+  if (!(await linkUnlessExists(ready, claim))) {
+    const age = await stat(claim).then((st) => Date.now() - st.mtimeMs, () => 0);
+    if (age < STALE_CLAIM_MS) return false;
+    await unlink(claim).catch(() => undefined);
+    if (!(await linkUnlessExists(ready, claim))) return false;
+  }
+  try {
+    const current = await stat(file, { bigint: true }).catch((e: unknown) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
+    if (!current || versionTag(current) !== tag) return false;
+    await rename(ready, file).catch((e: unknown) => {
+      throw writeRefusal(e, file);
+    });
+    return true;
+  } finally {
+    await unlink(claim).catch(() => undefined);
+  }
+}
+
+/** A file version's identity: a rewrite is a new inode (atomic writes rename a new file into place). */
+function versionTag(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}`;
 }
 
 function isNotFound(e: unknown): boolean {

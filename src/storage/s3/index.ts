@@ -11,6 +11,8 @@ export interface S3OpenOptions {
   region?: string;
   /** Default: the SDK's chain (environment, profile, instance role). */
   credentials?: S3ClientConfig['credentials'];
+  /** Attempts per request, the first included (default: $AWS_MAX_ATTEMPTS, else util/aws-retry.ts's). */
+  maxAttempts?: number;
 }
 
 export const s3StorageBackend: StorageBackend<S3OpenOptions> = {
@@ -28,6 +30,13 @@ export const s3StorageBackend: StorageBackend<S3OpenOptions> = {
     const { bucket, prefix } = parseS3Uri(uri);
     const endpoint = options.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
     const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
-    return new S3Storage({ bucket, prefix, region, ...(endpoint ? { endpoint } : {}), ...(options.credentials ? { credentials: options.credentials } : {}) });
+    return new S3Storage({
+      bucket,
+      prefix,
+      region,
+      ...(endpoint ? { endpoint } : {}),
+      ...(options.credentials ? { credentials: options.credentials } : {}),
+      ...(options.maxAttempts !== undefined ? { maxAttempts: options.maxAttempts } : {}),
+    });
   },
 };

@@ -1,9 +1,14 @@
 // Storage in an S3 bucket under a key prefix, with the same key layout as a local directory.
 // PutObject is atomic on S3 (readers see the old object or the whole new one), so put needs no temp key.
+// Throttling (503 SlowDown) and other transient failures are retried by the SDK's own strategy with
+// backoff and jitter (util/aws-retry.ts); what is left after the last attempt is one line naming the key.
+// Conditional puts use If-None-Match / If-Match, which S3 honours; some S3-compatible servers (s3rver)
+// ignore them and write anyway.
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { CaiError, DataError, ExitCode, UnavailableError } from '../../errors.js';
+import { awsRetryConfig, retriesText } from '../../util/aws-retry.js';
 import { isSafeRelativePath } from '../../util/safe-path.js';
-import type { ObjectInfo, Storage } from '../types.js';
+import type { ObjectInfo, Storage, TaggedObject } from '../types.js';
 
 // The SDK takes more than half a second to load; only processes that touch S3 pay for it.
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -25,6 +30,8 @@ export interface S3StorageOptions {
   credentials?: S3ClientConfig['credentials'];
   /** Keys per list request (default: the server's, 1000 on S3). */
   pageSize?: number;
+  /** Attempts per request, the first included (default: util/aws-retry.ts). */
+  maxAttempts?: number;
 }
 
 /** Bucket names as S3 allows them (3-63 chars, lower case, digits, dot, dash). */
@@ -55,21 +62,24 @@ export class S3Storage implements Storage {
     if (this.clientPromise) return this.clientPromise;
     const region = this.opts.region ?? 'us-east-1';
     const endpoint = this.opts.endpoint ?? '';
+    const retry = awsRetryConfig(this.opts.maxAttempts);
     const make = async (): Promise<S3Client> => {
       const { S3Client } = await sdk();
       return new S3Client({
         region,
+        ...retry,
         ...(endpoint ? { endpoint, forcePathStyle: true } : {}),
         ...(this.opts.credentials ? { credentials: this.opts.credentials } : {}),
       });
     };
     if (this.opts.credentials) return (this.clientPromise = make());
-    const key = `${endpoint}|${region}`;
+    const key = `${endpoint}|${region}|${retry.maxAttempts ?? ''}`;
     let shared = sharedClients.get(key);
     if (!shared) sharedClients.set(key, (shared = make()));
     return (this.clientPromise = shared);
   }
 
+  /** Send one command; the client's retry strategy (util/aws-retry.ts) backs off on throttling. */
   private async send<T>(build: (s: S3Sdk) => object): Promise<T> {
     const [s, client] = await Promise.all([sdk(), this.client()]);
     // Each command class pairs with its own output type; callers name the output they expect.
@@ -87,23 +97,38 @@ export class S3Storage implements Storage {
   }
 
   async get(key: string, opts: { maxBytes?: number } = {}): Promise<Uint8Array> {
+    const got = await this.fetchObject(key, opts);
+    if (!got) throw new DataError(this.where(key), 'not found');
+    return got.body;
+  }
+
+  async getTagged(key: string, opts: { maxBytes?: number } = {}): Promise<TaggedObject | undefined> {
+    return this.fetchObject(key, opts);
+  }
+
+  /** The object's bytes and ETag, or undefined when there is no such key. */
+  private async fetchObject(key: string, opts: { maxBytes?: number }): Promise<TaggedObject | undefined> {
     const Key = this.fullKey(key);
     let res;
     try {
       res = await this.send<import('@aws-sdk/client-s3').GetObjectCommandOutput>((s) => new s.GetObjectCommand({ Bucket: this.bucket, Key }));
     } catch (e) {
-      if (isNotFound(e)) throw new DataError(this.where(key), 'not found');
+      if (isNotFound(e)) return undefined;
       throw this.failure(e, key, 'get');
     }
+    return { body: await this.readBody(res, key, opts.maxBytes), tag: res.ETag ?? '' };
+  }
+
+  private async readBody(res: import('@aws-sdk/client-s3').GetObjectCommandOutput, key: string, maxBytes: number | undefined): Promise<Uint8Array> {
     const body = res.Body as (AsyncIterable<Uint8Array> & { destroy?: () => void }) | undefined;
     const declared = res.ContentLength;
-    if (opts.maxBytes !== undefined && declared !== undefined && declared > opts.maxBytes) {
+    if (maxBytes !== undefined && declared !== undefined && declared > maxBytes) {
       body?.destroy?.();
-      throw new DataError(this.where(key), `is ${declared} bytes, more than the ${opts.maxBytes}-byte limit`);
+      throw new DataError(this.where(key), `is ${declared} bytes, more than the ${maxBytes}-byte limit`);
     }
     if (!body) return new Uint8Array(0);
     // Allocate once when the size is known; still count bytes, since a server may send more than it declared.
-    const limit = opts.maxBytes ?? Infinity;
+    const limit = maxBytes ?? Infinity;
     const chunks: Uint8Array[] = [];
     let total = 0;
     try {
@@ -111,7 +136,7 @@ export class S3Storage implements Storage {
         total += chunk.byteLength;
         if (total > limit) {
           body.destroy?.();
-          throw new DataError(this.where(key), `is more than the ${opts.maxBytes}-byte limit`);
+          throw new DataError(this.where(key), `is more than the ${maxBytes}-byte limit`);
         }
         chunks.push(chunk);
       }
@@ -127,6 +152,20 @@ export class S3Storage implements Storage {
       at += c.byteLength;
     }
     return out;
+  }
+
+  async putIf(key: string, body: Uint8Array | string, ifTag: string | null): Promise<boolean> {
+    const Key = this.fullKey(key);
+    const condition = ifTag === null ? { IfNoneMatch: '*' } : { IfMatch: ifTag };
+    try {
+      await this.send((s) => new s.PutObjectCommand({ Bucket: this.bucket, Key, Body: body, ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength, ...condition }));
+      return true;
+    } catch (e) {
+      // 412: the condition failed; 409: a concurrent conditional write won; 404: the version to replace is gone.
+      const status = (e as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+      if (status === 412 || status === 409 || (ifTag !== null && isNotFound(e))) return false;
+      throw this.failure(e, key, 'put');
+    }
   }
 
   async put(key: string, body: Uint8Array | string): Promise<void> {
@@ -221,7 +260,7 @@ export class S3Storage implements Storage {
     const err = e as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } };
     const code = err.code ?? err.name ?? 'Error';
     const status = err.$metadata?.httpStatusCode;
-    const text = `${op} failed: ${code}${status ? ` (HTTP ${status})` : ''}${err.message && err.message !== code ? `: ${err.message}` : ''}`.replace(/\s+/g, ' ');
+    const text = `${op} failed${retriesText(e)}: ${code}${status ? ` (HTTP ${status})` : ''}${err.message && err.message !== code ? `: ${err.message}` : ''}`.replace(/\s+/g, ' ');
     if (isNetworkError(e) || (status !== undefined && (status >= 500 || status === 429 || status === 503))) return new UnavailableError(`${this.where(key)}: ${text}`, { cause: e });
     if (status === 403 || code === 'AccessDenied' || code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch')
       // Not an UnavailableError: retrying cannot fix credentials.

@@ -8,6 +8,7 @@ import { UsageError } from '../../errors.js';
 import { defaultPolicyConfig, type PolicyConfig } from '../../fmi/policy/config.js';
 import { ChannelPolicy, summarize, type Explanation, type Hint } from '../../fmi/policy/policy.js';
 import type { FmiAggregationChannel } from '../contracts.js';
+import { BUCKET_NEEDED, REDIS_NEEDED } from './channel.js';
 import { payloadBytes } from './rank-payload.js';
 
 /** A result object is about 2.5 KB plus some 250 bytes per partition (paths, ids, timings). */
@@ -46,8 +47,8 @@ export function gatherBytesPerRank(samples: number, partitions: number, worldSiz
 }
 
 export function chooseAggregationChannel(q: ChannelQuestion): ChannelChoice {
-  if (q.requested === 'redis' && !q.available.redis) throw new UsageError('--fmi-channel redis needs a Redis server: give --redis-url redis://host:port or set $CAI_REDIS_URL');
-  if (q.requested === 's3' && !q.available.s3) throw new UsageError('--fmi-channel s3 uses the results bucket: give --out s3://bucket/prefix');
+  if (q.requested === 'redis' && !q.available.redis) throw new UsageError(REDIS_NEEDED);
+  if (q.requested === 's3' && !q.available.s3) throw new UsageError(BUCKET_NEEDED);
   const base = q.config ?? defaultPolicyConfig();
   const config: PolicyConfig = {
     ...base,

@@ -1,12 +1,13 @@
 // What the local engine runs for an FMI aggregation, and stops afterwards: a fresh shared secret per run,
-// the rendezvous server in this process on loopback (tcp), a check that the Redis server answers (redis),
-// and removal of whatever frames an interrupted aggregation left in Redis or the results bucket.
-// The instances get the secret and the addresses through their environment only.
+// and whatever the channel's backend needs started or checked (tcp: the rendezvous server in this process
+// on loopback; redis: a check that the server answers; s3: nothing), then removal of whatever frames an
+// interrupted aggregation left. The instances get the secret and the endpoint through their environment only.
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../../errors.js';
+import { channelBackend } from '../../fmi/channels/index.js';
 import { openStorage, S3Storage } from '../../storage/index.js';
-import type { FmiAggregationChannel, RunConfig } from '../contracts.js';
-import { COMMUNICATOR, FMI_ENV, fmiRunId, s3ChannelPrefix } from './channel.js';
+import { resultKeys, type FmiAggregationChannel, type RunConfig } from '../contracts.js';
+import { BUCKET_NEEDED, COMMUNICATOR, FMI_ENV, REDIS_NEEDED, fmiRunId } from './channel.js';
 
 export interface AggregationServices {
   channel: FmiAggregationChannel;
@@ -23,55 +24,40 @@ export interface ServiceOptions {
   redisUrl?: string;
 }
 
+/** The results bucket, where an S3 aggregation puts its frames: under the run's own results. */
+function resultsBucket(run: RunConfig): { bucket: string; prefix: string; region: string; endpoint?: string } {
+  const storage = openStorage(run.results.uri);
+  if (!(storage instanceof S3Storage)) throw new UsageError(BUCKET_NEEDED);
+  // The same sources openStorage reads, so the ranks' client reaches the same server as the results.
+  const endpoint = process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  return { bucket: storage.bucket, prefix: storage.prefix + resultKeys.dir(run.runId), region, ...(endpoint ? { endpoint } : {}) };
+}
+
+/** What this deployment gives each channel's backend to start from. */
+const SETTINGS: Record<FmiAggregationChannel, (run: RunConfig, o: ServiceOptions) => object> = {
+  tcp: () => ({}),
+  redis: (_run, o) => {
+    if (!o.redisUrl) throw new UsageError(REDIS_NEEDED);
+    return { url: o.redisUrl };
+  },
+  s3: (run) => resultsBucket(run),
+};
+
 export async function startAggregationServices(run: RunConfig, channel: FmiAggregationChannel, o: ServiceOptions = {}): Promise<AggregationServices> {
   const secret = randomBytes(32).toString('hex');
-  const env: Record<string, string> = { [FMI_ENV.secret]: secret };
-  switch (channel) {
-    case 'tcp': {
-      const { RendezvousServer } = await import('../../fmi/rendezvous/server.js');
-      const server = await RendezvousServer.start({ secret, host: '127.0.0.1', port: 0 });
-      const { host, port } = server.address;
-      env[FMI_ENV.rendezvous] = `${host}:${port}`;
-      return { channel, env, describe: `rendezvous server on ${host}:${port}`, stop: () => server.close() };
-    }
-    case 'redis': {
-      if (!o.redisUrl) throw new UsageError('--fmi-channel redis needs a Redis server: give --redis-url redis://host:port or set $CAI_REDIS_URL');
-      const url = o.redisUrl;
-      const { connectRedis, deleteRedisRun, describeRedisUrl } = await import('../../fmi/channels/redis/index.js');
-      // Fail now, naming host and port, rather than in every rank later.
-      (await connectRedis({ url }, 'cai-run-check')).disconnect();
-      env[FMI_ENV.redisUrl] = url;
-      return {
-        channel,
-        env,
-        describe: describeRedisUrl(url),
-        async stop(attempt) {
-          if (!attempt) return;
-          const conn = await connectRedis({ url }, 'cai-run-cleanup').catch(() => undefined);
-          if (!conn) return;
-          try {
-            await deleteRedisRun(conn, COMMUNICATOR, fmiRunId(run.runId, attempt));
-          } catch {
-            // Keys expire on their own.
-          } finally {
-            conn.disconnect();
-          }
-        },
-      };
-    }
-    case 's3': {
-      const storage = openStorage(run.results.uri);
-      if (!(storage instanceof S3Storage)) throw new UsageError('--fmi-channel s3 uses the results bucket: give --out s3://bucket/prefix');
-      const { deleteS3Run } = await import('../../fmi/channels/s3/index.js');
-      return {
-        channel,
-        env,
-        describe: `frames under ${storage.location}/${s3ChannelPrefix(storage, run.runId).slice(storage.prefix.length)}fmi/`,
-        async stop(attempt) {
-          if (!attempt) return;
-          await deleteS3Run(await storage.client(), storage.bucket, COMMUNICATOR, fmiRunId(run.runId, attempt), s3ChannelPrefix(storage, run.runId)).catch(() => 0);
-        },
-      };
-    }
-  }
+  const settings = SETTINGS[channel](run, o);
+  const services = await (await channelBackend(channel)).startServices({ secret, settings });
+  return {
+    channel,
+    env: { [FMI_ENV.secret]: secret, [FMI_ENV.endpoint]: JSON.stringify(services.endpoint) },
+    describe: services.describe,
+    async stop(attempt) {
+      try {
+        if (attempt) await services.removeRun(COMMUNICATOR, fmiRunId(run.runId, attempt)).catch(() => undefined);
+      } finally {
+        await services.stop();
+      }
+    },
+  };
 }

@@ -1,5 +1,10 @@
 // The accounting of a run: which ranks failed with which partitions, whether every sample of the manifest
 // was predicted exactly once, the sentence that says so, and the run's status. Pure.
+//
+// A failed accounting (duplicate object ids, partitions whose ids disagree with the manifest, more or fewer
+// rows than expected) fails the run whatever the tolerance: failed ranks lose samples the summary names,
+// but rows that do not add up cannot be trusted as a set, so no part of them is "partial".
+import { ExitCode } from '../../errors.js';
 import type { Plan, RunConfig, Summary } from '../contracts.js';
 import type { RankRow } from './inputs.js';
 
@@ -40,7 +45,8 @@ export function accountFor(run: RunConfig, plan: Plan, rows: readonly RankRow[],
           : `${n(total)} of ${n(plan.manifest.samples)} samples were predicted exactly once; the ${plural(missingSamples, 'sample')} in ${plural(failed.reduce((s, f) => s + f.partitions.length, 0), 'partition')} of failed rank(s) ${failed.map((f) => f.rank).join(', ')} are missing`
         : `accounting FAILED: ${n(total)} rows predicted, ${n(expected)} expected; ${n(duplicates)} duplicate object ids; ${mismatched.length} partitions disagree with the manifest${mismatched.length ? ` (${mismatched.slice(0, 5).join(', ')}${mismatched.length > 5 ? ', ...' : ''})` : ''}`;
   const failedPct = (failed.length / plan.ranks.length) * 100;
-  const status: Summary['status'] = failed.length === 0 ? 'complete' : failedPct <= run.toleratedFailurePercentage ? 'partial' : 'failed';
+  const accounted = run.mode !== 'inference' || exactlyOnce;
+  const status: Summary['status'] = !accounted ? 'failed' : failed.length === 0 ? 'complete' : failedPct <= run.toleratedFailurePercentage ? 'partial' : 'failed';
   return {
     failed,
     status,
@@ -54,4 +60,14 @@ export function accountFor(run: RunConfig, plan: Plan, rows: readonly RankRow[],
       statement,
     },
   };
+}
+
+/**
+ * The exit code of a finished run: 0 complete; 3 when its accounting failed (the rows do not add up to the
+ * data set: duplicate ids, mismatched partitions); 5 when ranks failed (partial results written).
+ */
+export function runExitCode(summary: Pick<Summary, 'status' | 'accounting' | 'configuration'>): ExitCode {
+  if (summary.status === 'complete') return ExitCode.ok;
+  if (summary.configuration.mode === 'inference' && !summary.accounting.exactlyOnce) return ExitCode.data;
+  return ExitCode.partial;
 }

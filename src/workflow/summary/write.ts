@@ -8,6 +8,7 @@ import { formatPredictionsCsv, type Predictions } from '../../inference/predicti
 import { openStorage, type Storage } from '../../storage/index.js';
 import { CONTRACT_VERSION, aggregationOf, resultKeys, type RunConfig, type Summary } from '../contracts.js';
 import { openPlannedDataset } from '../plan-file.js';
+import { guardResults } from '../run-lock.js';
 import { accountFor } from './accounting.js';
 import { runCost } from './cost.js';
 import type { SummaryInputs } from './inputs.js';
@@ -86,13 +87,14 @@ export function buildSummary(inp: SummaryInputs, merged: Predictions, mismatched
     accounting,
     outputs: outputs(results, run),
     ...(inp.aggregation ? { aggregation: inp.aggregation } : {}),
+    ...(run.prediction ? { prediction: run.prediction } : {}),
   };
 }
 
 /** Merge, account, score, measure and price the rows; write the merged predictions, then summary.json. */
 export async function writeSummary(inp: SummaryInputs): Promise<Summary> {
   const { run, plan } = inp;
-  const results = openStorage(run.results.uri);
+  const results = guardResults(openStorage(run.results.uri), run);
   let labelled = plan.manifest.labelled;
   let manifestIndex = new Map<string, number>();
   if (run.mode === 'inference') {

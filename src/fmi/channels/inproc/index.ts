@@ -1,66 +1,38 @@
-// An in-process channel: every rank of a world lives in this process and frames are copied straight into
-// the receiver's mailbox. For tests and for running collectives without a network.
+// The in-process channel as a backend: every rank of a world lives in the process that opens it, in one
+// call (ranks left out of that call never join). Nothing to start, nothing left behind.
+import type { ChannelConfig } from '../../channel.js';
 import { UsageError } from '../../../errors.js';
-import type { Channel, ChannelKind } from '../../channel.js';
-import { FmiDeadlineError } from '../../errors.js';
-import { Mailbox } from '../mailbox.js';
+import type { ChannelBackend, OpenOptions, RunServices } from '../backend.js';
+import { joinInprocWorld } from './channel.js';
 
-export interface InprocWorldOptions {
-  communicator?: string;
-  /** Frames larger than this are refused by the receiver (send rejects). */
-  maxFrameBytes?: number;
-}
+export { createInprocWorld, joinInprocWorld } from './channel.js';
+export type { InprocWorldOptions } from './channel.js';
 
-class InprocChannel implements Channel {
-  readonly kind: ChannelKind = 'inproc';
-  readonly mailbox: Mailbox;
-  closed = false;
-  constructor(
-    readonly rank: number,
-    readonly worldSize: number,
-    private readonly world: InprocChannel[],
-    private readonly communicator: string,
-    private readonly maxFrameBytes: number,
-  ) {
-    this.mailbox = new Mailbox(worldSize, () => `rank ${rank} of "${communicator}"`);
-  }
+/** In-process worlds need no address. */
+export type InprocEndpoint = Record<string, never>;
 
-  async send(dest: number, tag: number, payload: Uint8Array, deadline: number): Promise<void> {
-    checkPeer(dest, this.worldSize, 'send to');
-    if (this.closed) throw new UsageError(`rank ${this.rank} of "${this.communicator}": send on a closed channel`);
-    if (payload.length > this.maxFrameBytes) throw new UsageError(`rank ${this.rank}: ${payload.length}-byte frame exceeds maxFrameBytes ${this.maxFrameBytes}`);
-    const peer = this.world[dest];
-    // A closed peer never reads; like a dead host, the sender only learns of it through its deadline.
-    if (peer.closed) {
-      if (deadline <= Date.now()) throw new FmiDeadlineError(`rank ${this.rank} of "${this.communicator}": send`, [dest]);
-      return;
-    }
-    // Copy: the sender may reuse its buffer as soon as send resolves, as with a real network.
-    peer.mailbox.deliver(this.rank, tag, payload.slice());
-  }
+export const backend: ChannelBackend<InprocEndpoint> = {
+  kind: 'inproc',
 
-  recv(source: number, tag: number, deadline: number): Promise<Uint8Array> {
-    checkPeer(source, this.worldSize, 'receive from');
-    return this.mailbox.take(source, tag, deadline);
-  }
+  parseEndpoint(value: unknown, where: string): InprocEndpoint {
+    if (typeof value !== 'object' || value === null || Object.keys(value).length > 0) throw new UsageError(`${where}: the inproc channel takes an empty endpoint {}`);
+    return {};
+  },
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.mailbox.close(new UsageError(`rank ${this.rank} of "${this.communicator}": channel closed`));
-  }
-}
+  configuredEndpoint(): InprocEndpoint {
+    throw new UsageError('the inproc channel has no section in the channel configuration: it connects ranks of one process only');
+  },
 
-function checkPeer(peer: number, worldSize: number, what: string): void {
-  if (!Number.isInteger(peer) || peer < 0 || peer >= worldSize) throw new UsageError(`cannot ${what} rank ${peer}: world size is ${worldSize}`);
-}
+  async open(configs: readonly ChannelConfig[], _endpoint: InprocEndpoint, options?: OpenOptions) {
+    if (configs.length === 0) return [];
+    const { communicator, runId, worldSize, maxFrameBytes } = configs[0]!;
+    if (configs.some((c) => c.communicator !== communicator || c.runId !== runId || c.worldSize !== worldSize)) throw new UsageError('inproc channel: every rank opened together must be of one communicator, run and world size');
+    const channels = joinInprocWorld(worldSize, configs.map((c) => c.rank), { communicator, maxFrameBytes });
+    for (const c of channels) options?.onJoined?.(c.rank);
+    return channels;
+  },
 
-/** `worldSize` connected in-process channels, index = rank. */
-export function createInprocWorld(worldSize: number, options: InprocWorldOptions = {}): Channel[] {
-  if (!Number.isInteger(worldSize) || worldSize < 1) throw new UsageError(`world size must be a positive integer, got ${worldSize}`);
-  const world: InprocChannel[] = [];
-  const name = options.communicator ?? 'inproc';
-  const max = options.maxFrameBytes ?? Number.MAX_SAFE_INTEGER;
-  for (let r = 0; r < worldSize; r++) world.push(new InprocChannel(r, worldSize, world, name, max));
-  return world;
-}
+  async startServices(): Promise<RunServices<InprocEndpoint>> {
+    return { endpoint: {}, describe: 'in-process', removeRun: async () => {}, stop: async () => {} };
+  },
+};

@@ -2,14 +2,16 @@
 // the rendezvous server and gets everyone's; connections are then made on first use, one per pair of
 // ranks. If two ranks dial each other at once, the connection dialed by the lower rank wins and the other
 // is refused before any data flows. Every connection is authenticated both ways with the shared secret.
+// The connection to the rendezvous server stays open: the server tells every rank when another leaves, so
+// a rank knows who is gone without asking anyone, and stops waiting for a gone rank once all it sent is in.
 import { createServer, type Server, type Socket } from 'node:net';
 import { UsageError } from '../../../errors.js';
-import type { Channel, ChannelConfig, ChannelKind } from '../../channel.js';
+import type { Absence, Channel, ChannelConfig } from '../../channel.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../channel.js';
 import { checkSecret, MAC_BYTES, NONCE_BYTES, newNonce, proof, proofMatches } from '../../auth.js';
 import { FmiDeadlineError, FmiProtocolError, FmiRefusedError } from '../../errors.js';
-import { MAX_NAME_BYTES, type PeerAddress } from '../../rendezvous/protocol.js';
-import { openSocket, rendezvous } from '../../rendezvous/client.js';
+import { MAX_NAME_BYTES, readRanks, type PeerAddress } from './rendezvous/protocol.js';
+import { openSocket, rendezvous } from './rendezvous/client.js';
 import { Mailbox } from '../mailbox.js';
 import { Conn, Msg, PROTOCOL_VERSION } from './conn.js';
 import { splitTag, writeFrame } from './framing.js';
@@ -30,6 +32,10 @@ export interface TcpChannelOptions {
   deadline?: number;
   /** Time an incoming connection gets to authenticate (default 10000 ms). */
   handshakeTimeoutMs?: number;
+  /** Called once this rank has joined (the rendezvous server admitted it), before the others may have. */
+  onRegistered?: () => void;
+  /** Give up joining (while waiting for the others): connect rejects, and the others learn this rank left. */
+  signal?: AbortSignal;
 }
 
 interface Link {
@@ -45,13 +51,17 @@ interface Link {
 const MAX_FRAME_LIMIT = 0xffffffff;
 
 export class TcpChannel implements Channel {
-  readonly kind: ChannelKind = 'tcp';
+  readonly kind = 'tcp' as const;
   readonly rank: number;
   readonly worldSize: number;
   readonly mailbox: Mailbox;
   private readonly links: Link[];
   private readonly sockets = new Set<Socket>();
   private addresses: PeerAddress[] = [];
+  /** This rank's connection to the rendezvous server: its presence, and where notices of departures arrive. */
+  private presence: Conn | undefined;
+  /** Ranks the rendezvous server said have left. */
+  private readonly left = new Set<number>();
   private closed = false;
   private readonly label: string;
 
@@ -85,7 +95,14 @@ export class TcpChannel implements Channel {
     });
     try {
       const port = (server.address() as { port: number }).port;
-      channel.addresses = options.addresses ? [...options.addresses] : await rendezvous(config, options.rendezvous!, { host: advertise, port }, options.deadline ?? Date.now() + 60_000);
+      if (options.addresses) {
+        channel.addresses = [...options.addresses];
+        options.onRegistered?.();
+      } else {
+        const met = await rendezvous(config, options.rendezvous!, { host: advertise, port }, options.deadline ?? Date.now() + 60_000, options.onRegistered, options.signal);
+        channel.addresses = met.table;
+        channel.watchPresence(met.presence);
+      }
     } catch (err) {
       await channel.close();
       throw err;
@@ -117,6 +134,8 @@ export class TcpChannel implements Channel {
       this.mailbox.deliver(this.rank, tag, payload.slice());
       return Promise.resolve();
     }
+    // A gone rank never reads: as on every channel, the frame is dropped and only a wait for it fails.
+    if (this.left.has(dest)) return Promise.resolve();
     const conn = this.links[dest].conn;
     // Fast path: connected and not backed up.
     if (conn && !conn.socket.writableNeedDrain) return this.write(conn, tag, payload);
@@ -126,6 +145,17 @@ export class TcpChannel implements Channel {
   recv(source: number, tag: number, deadline: number): Promise<Uint8Array> {
     if (!Number.isInteger(source) || source < 0 || source >= this.worldSize) return Promise.reject(new UsageError(`${this.label}: cannot receive from rank ${source}`));
     return this.mailbox.take(source, tag, deadline);
+  }
+
+  /**
+   * Ranks the rendezvous server said have left. Without a connection to the server (a fixed address
+   * table, or the server went away) the ranks whose connection to this one was lost count as left too.
+   */
+  async absentRanks(): Promise<ReadonlyMap<number, Absence>> {
+    const absent = new Map<number, Absence>();
+    for (const r of this.left) absent.set(r, 'left');
+    if (!this.presence) this.links.forEach((l, r) => l.lost && !l.conn && absent.set(r, 'left'));
+    return absent;
   }
 
   async close(): Promise<void> {
@@ -143,6 +173,46 @@ export class TcpChannel implements Channel {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  // ---- presence ----
+
+  private watchPresence(conn: Conn): void {
+    this.presence = conn;
+    this.track(conn.socket);
+    conn.onClose(() => {
+      if (this.presence === conn) this.presence = undefined;
+    });
+    conn.listen((type, body) => {
+      if (type !== Msg.RdvLeft) return conn.fail(new FmiProtocolError(`${conn.label}: unexpected control message ${type} after the address table`));
+      for (const r of readRanks(body)) this.peerLeft(r);
+    });
+  }
+
+  private peerLeft(peer: number): void {
+    if (!Number.isInteger(peer) || peer < 0 || peer >= this.worldSize || peer === this.rank || this.left.has(peer)) return;
+    this.left.add(peer);
+    this.failWhenDrained(peer);
+  }
+
+  /**
+   * Once a peer that left has nothing more in flight to this rank, end the receives (and sends) waiting on
+   * it. Its frames travel only on an established connection, and TCP delivers them before that
+   * connection's close, so: wait for the connection (or a dial in progress) to end, then one more turn.
+   */
+  private failWhenDrained(peer: number): void {
+    const link = this.links[peer];
+    if (this.closed || link.conn || link.dialing) return;
+    setImmediate(() => {
+      if (this.closed || link.conn) return;
+      const gone = this.leftError(peer);
+      this.mailbox.failSource(peer, gone);
+      this.refuse(peer, gone);
+    });
+  }
+
+  private leftError(peer: number): FmiDeadlineError {
+    return new FmiDeadlineError(`${this.label}: receive`, [peer], [], { absence: new Map([[peer, 'left']]), early: true });
+  }
+
   // ---- sending ----
 
   private write(conn: Conn, tag: number, payload: Uint8Array): Promise<void> {
@@ -155,12 +225,17 @@ export class TcpChannel implements Channel {
   }
 
   private async sendSlow(dest: number, tag: number, payload: Uint8Array, deadline: number): Promise<void> {
-    let conn = this.links[dest].conn ?? (await this.connection(dest, deadline));
-    if (conn.socket.writableNeedDrain) {
-      await this.drained(conn, dest, deadline);
-      conn = this.links[dest].conn ?? (await this.connection(dest, deadline));
+    try {
+      let conn = this.links[dest].conn ?? (await this.connection(dest, deadline));
+      if (conn.socket.writableNeedDrain) {
+        await this.drained(conn, dest, deadline);
+        conn = this.links[dest].conn ?? (await this.connection(dest, deadline));
+      }
+      return await this.write(conn, tag, payload);
+    } catch (err) {
+      if (this.left.has(dest)) return;
+      throw err;
     }
-    return this.write(conn, tag, payload);
   }
 
   private drained(conn: Conn, dest: number, deadline: number): Promise<void> {
@@ -184,6 +259,7 @@ export class TcpChannel implements Channel {
     const link = this.links[dest];
     if (link.conn) return Promise.resolve(link.conn);
     if (link.refused) return Promise.reject(link.refused);
+    if (this.left.has(dest)) return Promise.reject(this.leftError(dest));
     link.dialUntil = Math.max(link.dialUntil, deadline);
     const wait = new Promise<Conn>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -194,7 +270,10 @@ export class TcpChannel implements Channel {
     });
     if (!link.dialing) {
       link.dialing = true;
-      this.dial(dest).finally(() => (link.dialing = false));
+      this.dial(dest).finally(() => {
+        link.dialing = false;
+        if (this.left.has(dest)) this.failWhenDrained(dest);
+      });
     }
     return wait;
   }
@@ -205,7 +284,7 @@ export class TcpChannel implements Channel {
     let delay = 20;
     while (!link.conn && !this.closed && Date.now() < link.dialUntil) {
       try {
-        const socket = await openSocket(address, link.dialUntil, () => new FmiDeadlineError(`${this.label}: connect`, [dest]), () => this.closed || link.conn !== undefined);
+        const socket = await openSocket(address, link.dialUntil, () => new FmiDeadlineError(`${this.label}: connect`, [dest]), () => this.closed || link.conn !== undefined || this.left.has(dest));
         if (this.closed) {
           socket.destroy();
           return;
@@ -324,6 +403,7 @@ export class TcpChannel implements Channel {
       // A protocol violation (e.g. an oversize frame) fails receives from that peer at once; a plain
       // disconnect leaves them to their deadline, which names the peer.
       if (err instanceof FmiProtocolError) this.mailbox.failSource(peer, err);
+      if (this.left.has(peer)) this.failWhenDrained(peer);
     });
     for (const w of link.waiters) {
       clearTimeout(w.timer);

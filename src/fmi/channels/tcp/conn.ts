@@ -20,9 +20,12 @@ export const enum Msg {
   RdvTable = 14,
   RdvMissing = 15,
   RdvAccept = 16,
+  /** Server to the ranks of a group: these ranks left (their connection to the server closed). */
+  RdvLeft = 17,
 }
 
-export const PROTOCOL_VERSION = 1;
+/** 2: the rendezvous connection stays open for the run, and the server tells the others when a rank leaves. */
+export const PROTOCOL_VERSION = 2;
 
 interface Queued {
   hi: number;
@@ -35,6 +38,7 @@ export class Conn {
   private queue: Queued[] = [];
   private waiter: { resolve: (q: Queued) => void; reject: (e: Error) => void } | undefined;
   private dataHandler: ((tag: number, payload: Uint8Array) => void) | undefined;
+  private controlHandler: ((type: number, body: WireReader) => void) | undefined;
   closed = false;
   closeError: Error | undefined;
   private closeHandlers: ((err: Error | undefined) => void)[] = [];
@@ -68,6 +72,10 @@ export class Conn {
       // Data may follow the final handshake message in the same read, before startData() runs.
       if (this.upgraded) this.queue.push({ hi, lo, payload });
       else this.fail(new FmiProtocolError(`${this.label}: data frame before the handshake finished`));
+      return;
+    }
+    if (this.controlHandler) {
+      this.controlHandler(lo, new WireReader(payload, this.label));
       return;
     }
     if (this.upgrade && lo === this.upgrade.type) {
@@ -144,6 +152,17 @@ export class Conn {
         },
       };
     });
+  }
+
+  /**
+   * Hand every later control message to `handler` (queued ones first), for a connection that stays open
+   * after its handshake to carry notices; a data frame then is a protocol error.
+   */
+  listen(handler: (type: number, body: WireReader) => void): void {
+    this.controlHandler = handler;
+    const early = this.queue;
+    this.queue = [];
+    for (const q of early) this.onFrame(q.hi, q.lo, q.payload);
   }
 
   /** Switch to data mode; frames already queued behind the handshake are handed over first. */
