@@ -15,8 +15,7 @@ import { InferenceEngine } from '../inference/engine.js';
 import { openSession } from '../inference/session.js';
 import { runLocalWorkflow } from '../workflow/local-engine.js';
 import { makeRunConfig } from '../workflow/run-config.js';
-import { MAX_RESULT_BYTES, parseContract, rankResultSchema, resultKeys, type ColdStartParts, type Summary } from '../workflow/contracts.js';
-import { openStorage } from '../storage/index.js';
+import type { ColdStartParts, ColdStartsSummary, Summary } from '../workflow/contracts.js';
 import { UsageError } from '../errors.js';
 
 export interface WorkflowBenchOptions {
@@ -36,26 +35,12 @@ export interface WorkflowRunFigures {
   /** Sum over ranks of model time. */
   inferenceS: number;
   coldStartS: number;
-  /** Mean over the cold instances of their cold start, and of its parts, seconds. */
-  coldStart: ColdStartMeans;
+  /** The cold instances' start-ups as the summary reports them (absent: no cold instance). */
+  coldStart?: ColdStartsSummary;
   samplesPerS: number;
   /** CPU time this process (state machine, pool, Initialize, Summarize) used during the run. */
   orchestratorCpuS: number;
   status: Summary['status'];
-}
-
-/** Means over cold instances, seconds; `cache`: how each instance's session found its model. */
-export interface ColdStartMeans {
-  instances: number;
-  totalS: number;
-  processS: number;
-  codeS: number;
-  sessionHostS: number;
-  modelReadS: number;
-  sessionCreateS: number;
-  /** What the invocation waited for of it (after prestart and the overlap with the first download). */
-  waitedS: number;
-  cache: ColdStartParts['cache'][];
 }
 
 /** One session open, in this process: reading the model and creating the session, seconds. */
@@ -87,7 +72,7 @@ export interface WorkflowBenchResult {
   dir?: string;
 }
 
-function figures(s: Summary, orchestratorCpuS: number, coldStart: ColdStartMeans): WorkflowRunFigures {
+function figures(s: Summary, orchestratorCpuS: number): WorkflowRunFigures {
   return {
     worldSize: s.configuration.worldSize,
     concurrency: s.configuration.concurrency,
@@ -95,33 +80,10 @@ function figures(s: Summary, orchestratorCpuS: number, coldStart: ColdStartMeans
     wallS: s.wallTimeS,
     inferenceS: s.performance.total.inferenceS,
     coldStartS: s.performance.total.coldStartS,
-    coldStart,
+    ...(s.performance.coldStarts ? { coldStart: s.performance.coldStarts } : {}),
     samplesPerS: s.performance.total.samplesPerS ?? 0,
     orchestratorCpuS,
     status: s.status,
-  };
-}
-
-/** The cold ranks' results of a run, their cold starts averaged part by part. */
-async function coldStartMeans(resultsRoot: string, s: Summary): Promise<ColdStartMeans> {
-  const storage = openStorage(resultsRoot);
-  const cold: { total: number; parts: ColdStartParts }[] = [];
-  for (const rank of s.ranks.succeeded) {
-    const key = resultKeys.rank(s.runId, rank);
-    const r = parseContract(rankResultSchema, await storage.get(key, { maxBytes: MAX_RESULT_BYTES }), key);
-    if (r.timings.coldStart && r.timings.coldStartParts) cold.push({ total: r.timings.coldStartMs, parts: r.timings.coldStartParts });
-  }
-  const mean = (f: (c: (typeof cold)[number]) => number): number => (cold.length ? cold.reduce((a, c) => a + f(c), 0) / cold.length / 1000 : 0);
-  return {
-    instances: cold.length,
-    totalS: mean((c) => c.total),
-    processS: mean((c) => c.parts.processMs),
-    codeS: mean((c) => c.parts.codeMs),
-    sessionHostS: mean((c) => c.parts.sessionHostMs),
-    modelReadS: mean((c) => c.parts.modelReadMs),
-    sessionCreateS: mean((c) => c.parts.sessionCreateMs),
-    waitedS: mean((c) => c.parts.waitedMs),
-    cache: cold.map((c) => c.parts.cache),
   };
 }
 
@@ -172,8 +134,8 @@ export async function benchWorkflow(options: WorkflowBenchOptions): Promise<Work
       const cpu0 = process.cpuUsage();
       const { summary } = await runLocalWorkflow({ run });
       const cpu = process.cpuUsage(cpu0);
-      const f = figures(summary, (cpu.user + cpu.system) / 1e6, await coldStartMeans(run.results.uri, summary));
-      log(`W=${worldSize}: ${f.wallS.toFixed(2)} s wall, ${f.inferenceS.toFixed(2)} s model time over ranks, ${f.coldStartS.toFixed(2)} s cold starts (${f.coldStart.waitedS.toFixed(2)} s waited per instance), ${f.samplesPerS.toFixed(0)} samples/s, orchestrator CPU ${f.orchestratorCpuS.toFixed(2)} s (${f.status})`);
+      const f = figures(summary, (cpu.user + cpu.system) / 1e6);
+      log(`W=${worldSize}: ${f.wallS.toFixed(2)} s wall, ${f.inferenceS.toFixed(2)} s model time over ranks, ${f.coldStartS.toFixed(2)} s cold starts (${(f.coldStart?.meanPartsS.waitedS ?? 0).toFixed(2)} s waited per instance), ${f.samplesPerS.toFixed(0)} samples/s, orchestrator CPU ${f.orchestratorCpuS.toFixed(2)} s (${f.status})`);
       return f;
     };
     const w1 = await runOnce(1);
@@ -198,14 +160,15 @@ export async function benchWorkflow(options: WorkflowBenchOptions): Promise<Work
   }
 }
 
-function coldStartLines(label: string, c: ColdStartMeans, target: number): string[] {
+function coldStartLines(label: string, c: ColdStartsSummary | undefined, target: number): string[] {
   const s = (x: number): string => `${x.toFixed(3)} s`;
-  if (!c.instances) return [`  ${label}: no cold instance`];
-  const caches = [...new Set(c.cache)].map((k) => `${c.cache.filter((x) => x === k).length} ${k}`).join(', ');
+  if (!c) return [`  ${label}: no cold instance`];
+  const p = c.meanPartsS;
+  const caches = Object.entries(c.cache).map(([k, n]) => `${n} ${k}`).join(', ');
   return [
-    `  ${label} cold start, mean of ${c.instances} instance${c.instances === 1 ? '' : 's'}   ${s(c.totalS)}   (target <= ${target} s: ${c.totalS <= target ? 'meets' : 'MISSES'})`,
-    `      process ${s(c.processS)}, code ${s(c.codeS)}, session host ${s(c.sessionHostS)}, model read ${s(c.modelReadS)}, session creation ${s(c.sessionCreateS)}; cache: ${caches}`,
-    `      waited for by the invocation ${s(c.waitedS)} (the rest overlapped Initialize and the first download)`,
+    `  ${label} cold start, mean of ${c.instances} instance${c.instances === 1 ? '' : 's'}   ${s(c.meanS)}   (target <= ${target} s: ${c.meanS <= target ? 'meets' : 'MISSES'})`,
+    `      process ${s(p.processS)}, code ${s(p.codeS)}, session host ${s(p.sessionHostS)}, model read ${s(p.modelReadS)}, session creation ${s(p.sessionCreateS)}; cache: ${caches}`,
+    `      waited for by the invocation ${s(p.waitedS)} (the rest overlapped Initialize and the first download)`,
   ];
 }
 

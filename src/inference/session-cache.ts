@@ -10,11 +10,14 @@
 // provider, the optimization level and the CPU's instruction-set features; another machine misses and
 // optimizes afresh. A second, portable entry (level 'basic': graph rewrites that do not depend on the
 // CPU, finished at load for this CPU) serves machines whose CPU is not known in advance, such as AWS
-// Lambda's from an image built elsewhere. Entries are written atomically and checked by size and by
-// onnxruntime's own flatbuffer verification when loaded; one that fails is removed and rebuilt.
+// Lambda's from an image built elsewhere; its predictions agree with a fresh session's to float32
+// rounding (about 1e-7 relative: the fusions are applied in another order), not bit for bit. Entries are written atomically and checked when loaded: by
+// size and sha256 (hashed while the file is read, into the one buffer the session then uses in place)
+// and by onnxruntime's own flatbuffer verification; one that fails is removed and rebuilt. Entry files are
+// named by their hex key alone, so no model path or name can place a file outside the cache directory.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { access, mkdir, readFile, readdir, realpath, rename, rm, stat, utimes, writeFile, constants } from 'node:fs/promises';
+import { access, mkdir, open, readFile, readdir, realpath, rename, rm, stat, utimes, writeFile, constants } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { externalDataRefs } from '../model/external-data.js';
@@ -40,7 +43,11 @@ export const MIN_CACHED_MODEL_BYTES = 1 << 20;
 /** Entries kept; the least recently used go first (each is about the model's size). */
 export const MAX_CACHE_ENTRIES = 16;
 /** Bump when what an entry holds, or how it is loaded, changes: older entries are then never read. */
-const CACHE_FORMAT = 1;
+const CACHE_FORMAT = 2;
+/** No entry larger than this is read (the largest model the project opens, with room for the ORT format's layout). */
+const MAX_ENTRY_BYTES = 4 * 1024 ** 3;
+/** Read and hashed in slices of this size, so the hash of one overlaps the read of the next. */
+const READ_SLICE_BYTES = 4 << 20;
 
 /** The two kinds of entry: how each is written, how it is loaded, and what its key depends on. */
 const TIERS = {
@@ -88,6 +95,8 @@ interface EntryInfo {
   level: OptimizationLevel;
   cpu: string;
   bytes: number;
+  /** The .ort file's sha256: a damaged entry is found before a session trusts it. */
+  sha256: string;
   createdAt: string;
 }
 
@@ -138,7 +147,7 @@ export async function openThroughCache(a: CacheOpenArgs): Promise<CachedOpen> {
       const session = await a.create(entry, { optimization: TIERS[tier].load, useBytesInPlace: true });
       // Least recently used goes first when the cache is full: a hit renews the entry.
       const now = new Date();
-      await utimes(join(a.dir, `${key}.ort`), now, now).catch(() => undefined);
+      await utimes(entryPath(a.dir, key, 'ort'), now, now).catch(() => undefined);
       return { session, cache: TIERS[tier].outcome, readMs, createMs: performance.now() - c0, retain: entry };
     } catch (err) {
       debug(`entry ${key} did not load (${err instanceof Error ? err.message : String(err)}); removing it`);
@@ -158,14 +167,25 @@ async function storeEntries(a: CacheOpenArgs, original: Uint8Array, modelSha: st
   let first: RuntimeSession | undefined;
   for (const tier of tiers) {
     const key = entryKey(tier, modelSha, a.device);
-    const final = join(a.dir, `${key}.ort`);
+    const final = entryPath(a.dir, key, 'ort');
     const tmp = `${final}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
     try {
       const session = await a.create(original, { optimization: TIERS[tier].save, saveOptimizedTo: tmp });
-      const size = (await stat(tmp)).size;
-      const info: EntryInfo = { kind: 'cai-ort-cache-entry', format: CACHE_FORMAT, model: modelSha, runtime: runtimeVersion(), device: a.device, level: TIERS[tier].save, cpu: tier === 'exact' ? cpuFingerprint() : arch(), bytes: size, createdAt: new Date().toISOString() };
+      const written = await readFile(tmp);
+      const info: EntryInfo = {
+        kind: 'cai-ort-cache-entry',
+        format: CACHE_FORMAT,
+        model: modelSha,
+        runtime: runtimeVersion(),
+        device: a.device,
+        level: TIERS[tier].save,
+        cpu: tier === 'exact' ? cpuFingerprint() : arch(),
+        bytes: written.byteLength,
+        sha256: sha256(written),
+        createdAt: new Date().toISOString(),
+      };
       // The side file first: an entry whose .ort exists is complete, and its size is known.
-      await writeFile(join(a.dir, `${key}.json`), JSON.stringify(info, null, 2) + '\n');
+      await writeFile(entryPath(a.dir, key, 'json'), JSON.stringify(info, null, 2) + '\n');
       await rename(tmp, final);
       if (first) await session.release();
       else first = session;
@@ -209,8 +229,8 @@ async function modelSha256(dir: string, model: string | Uint8Array, read: () => 
   const s = await stat(path, { bigint: true }).catch(() => undefined);
   const id = s ? fileIdentity(s) : '';
   if (s) {
-    const memo = await readFile(memoFile, 'utf8').then((t) => JSON.parse(t) as FileMemo, () => undefined);
-    if (memo && memo.path === path && memo.id === id && /^[0-9a-f]{64}$/.test(memo.sha256)) return { sha256: memo.sha256, bytes: Number(s.size) };
+    const memo = await readFile(memoFile, 'utf8').then((t) => parseJson(t) as Partial<FileMemo> | undefined, () => undefined);
+    if (memo && typeof memo.sha256 === 'string' && memo.path === path && memo.id === id && /^[0-9a-f]{64}$/.test(memo.sha256)) return { sha256: memo.sha256, bytes: Number(s.size) };
   }
   const bytes = await read();
   const sum = sha256(bytes);
@@ -228,23 +248,59 @@ async function writeAtomically(file: string, text: string): Promise<void> {
   await rename(tmp, file);
 }
 
-/** An entry's bytes, when it is there, whole and made by this cache format; else undefined (a broken one is removed). */
+/** An entry's bytes, when it is there, whole, unchanged and made by this cache format; else undefined (a broken one is removed). */
 async function readEntry(dir: string, key: string): Promise<Uint8Array | undefined> {
-  const info = await readFile(join(dir, `${key}.json`), 'utf8').then((t) => JSON.parse(t) as Partial<EntryInfo>, () => undefined);
-  if (!info) return undefined;
-  const file = join(dir, `${key}.ort`);
+  const text = await readFile(entryPath(dir, key, 'json'), 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  const info = parseJson(text) as Partial<EntryInfo> | undefined;
+  const file = entryPath(dir, key, 'ort');
   const size = await stat(file).then((s) => s.size, () => -1);
   if (size < 0) return undefined;
-  if (info.kind !== 'cai-ort-cache-entry' || info.format !== CACHE_FORMAT || info.bytes !== size) {
+  const wellFormed = typeof info === 'object' && info !== null && info.kind === 'cai-ort-cache-entry' && info.format === CACHE_FORMAT && typeof info.sha256 === 'string' && /^[0-9a-f]{64}$/.test(info.sha256);
+  if (!wellFormed || info.bytes !== size || size > MAX_ENTRY_BYTES) {
+    debug(`entry ${key} is incomplete or of another format; removing it`);
     await removeEntry(dir, key);
     return undefined;
   }
-  const b = await readFile(file).catch(() => undefined);
-  return b && b.byteLength === size ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength) : undefined;
+  const bytes = await readHashed(file, size).catch(() => undefined);
+  if (!bytes || bytes.sha256 !== info.sha256) {
+    debug(`entry ${key} does not match its sha256; removing it`);
+    await removeEntry(dir, key);
+    return undefined;
+  }
+  return bytes.data;
+}
+
+/** A file of known size read into one buffer (the one the session will use in place), hashed slice by slice as it arrives. */
+async function readHashed(file: string, size: number): Promise<{ data: Uint8Array; sha256: string }> {
+  const data = new Uint8Array(size);
+  const hash = createHash('sha256');
+  const fh = await open(file, 'r');
+  try {
+    let at = 0;
+    let reading = size > 0 ? fh.read(data, 0, Math.min(READ_SLICE_BYTES, size), 0) : undefined;
+    while (reading) {
+      const { bytesRead } = await reading;
+      if (bytesRead === 0) throw new Error('file shorter than its size');
+      const from = at;
+      at += bytesRead;
+      reading = at < size ? fh.read(data, at, Math.min(READ_SLICE_BYTES, size - at), at) : undefined;
+      hash.update(data.subarray(from, at));
+    }
+  } finally {
+    await fh.close();
+  }
+  return { data, sha256: hash.digest('hex') };
+}
+
+/** An entry's file: its name is the hex key alone, so it cannot leave the cache directory whatever the model is called. */
+export function entryPath(dir: string, key: string, ext: 'ort' | 'json'): string {
+  if (!/^[0-9a-f]{40}$/.test(key)) throw new Error(`not a cache key: ${key}`);
+  return join(dir, `${key}.${ext}`);
 }
 
 async function removeEntry(dir: string, key: string): Promise<void> {
-  await Promise.all([rm(join(dir, `${key}.ort`), { force: true }), rm(join(dir, `${key}.json`), { force: true })]).catch(() => undefined);
+  await Promise.all([rm(entryPath(dir, key, 'ort'), { force: true }), rm(entryPath(dir, key, 'json'), { force: true })]).catch(() => undefined);
 }
 
 async function writable(dir: string): Promise<boolean> {
@@ -271,6 +327,15 @@ async function prune(dir: string): Promise<void> {
   }
   entries.sort((x, y) => y.mtime - x.mtime);
   for (const e of entries.slice(MAX_CACHE_ENTRIES)) await removeEntry(dir, e.key);
+}
+
+/** JSON text's value, or undefined for text that is not JSON (a side file cut short, or written over). */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 function debug(line: string): void {

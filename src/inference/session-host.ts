@@ -119,7 +119,7 @@ export interface LaneReady {
   modelName: string;
   openMs: number;
   warmUpMs: number;
-  /** The host's start before it opened the session, ms. */
+  /** The host's start (its thread or process up, the runtime loaded) before it opened the session, ms. */
   hostMs: number;
   timings: SessionOpenTimings;
 }
@@ -147,6 +147,8 @@ export class Lane {
 
   /** Start a host, open its session; rejects with the session's own error (DeviceUnavailable, ModelError, ...). */
   static async open(init: WorkerInit, env: NodeJS.ProcessEnv): Promise<Lane> {
+    // The host's start is timed on this side: a worker thread's clock is the process's, not its own.
+    const startedAt = performance.now();
     const host = executionDevice(init.device).host === 'process' ? processHost(env) : threadHost();
     let exitedResolve!: () => void;
     const exited = new Promise<void>((r) => (exitedResolve = r));
@@ -160,7 +162,7 @@ export class Lane {
         if (m.type === 'ready') {
           cleanup();
           host.opened();
-          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs, hostMs: m.hostMs, timings: m.timings });
+          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs, hostMs: Math.max(0, performance.now() - startedAt - m.openMs - m.warmUpMs), timings: m.timings });
         } else if (m.type === 'error') {
           cleanup();
           reject(fromWire(m.error));

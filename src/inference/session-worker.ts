@@ -41,14 +41,13 @@ let queue: Promise<void> = Promise.resolve();
 
 async function start(init: WorkerInit): Promise<void> {
   try {
-    // This thread's or process's clock starts with it: what it took to start and load the runtime.
     const t0 = performance.now();
     session = await openSession(init.model, { device: init.device, slot: init.slot, threads: init.threads, io: init.io });
     const openMs = performance.now() - t0;
     const device = executionDevice(session.device);
     runner = new BatchRunner(session, init.batchSize, device.fixedBatchShape);
     const warmUpMs = device.warmUp ? await warmUp(runner) : 0;
-    port.send({ type: 'ready', device: session.device, io: session.io, modelName: session.modelName, openMs, warmUpMs, hostMs: t0, timings: session.timings });
+    port.send({ type: 'ready', device: session.device, io: session.io, modelName: session.modelName, openMs, warmUpMs, timings: session.timings });
   } catch (err) {
     port.send({ type: 'error', error: toWire(err) });
   }

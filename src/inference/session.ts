@@ -6,9 +6,9 @@ import { availableParallelism } from 'node:os';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
 import { ModelError, UsageError } from '../errors.js';
 import { checkModelFile, readModelBytes } from '../model/model-file.js';
-import { DeviceUnavailable, openFirstAvailable, planDevices, type Device, type DeviceCandidate, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
+import { DeviceUnavailable, executionDevice, openFirstAvailable, planDevices, type Device, type DeviceCandidate, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
 import { createSession, quietRuntimeLog, type RuntimeSession, type SessionSettings, type ValueMetadata } from '../runtime/onnxruntime.js';
-import { openThroughCache, sessionCacheDir, type CacheOutcome } from './session-cache.js';
+import { fillCache, openThroughCache, sessionCacheDir, type CacheOutcome } from './session-cache.js';
 
 export type { Device, DeviceChoice } from '../runtime/devices.js';
 
@@ -105,14 +105,7 @@ async function openOn(
   s: { threads: number; interOpThreads: number; slot: number; cacheDir: string | undefined },
 ): Promise<OpenedOn> {
   device.prepareProcess();
-  const create = async (bytes: Uint8Array, o: Pick<SessionSettings, 'optimization' | 'saveOptimizedTo' | 'useBytesInPlace'> = {}): Promise<RuntimeSession> => {
-    try {
-      return await createSession(bytes, { threads: s.threads, interOpThreads: s.interOpThreads, executionProviders: device.providers(s.slot), ...o });
-    } catch (err) {
-      if (device.isUnavailable(err)) throw new DeviceUnavailable(device, shortReason(err), { cause: err });
-      throw modelLoadError(modelName, err);
-    }
-  };
+  const create = creator(device, modelName, s);
   if (s.cacheDir !== undefined && device.cachesOptimizedModel) {
     const c = await openThroughCache({ dir: s.cacheDir, model, readModel, device: device.name, create });
     return { session: c.session, timings: { readMs: c.readMs, createMs: c.createMs, cache: c.cache }, ...(c.retain ? { retained: c.retain } : {}) };
@@ -122,6 +115,33 @@ async function openOn(
   const t1 = performance.now();
   const session = await create(bytes);
   return { session, timings: { readMs: t1 - t0, createMs: performance.now() - t1, cache: 'off' } };
+}
+
+type CreateOptions = Pick<SessionSettings, 'optimization' | 'saveOptimizedTo' | 'useBytesInPlace'>;
+
+/** Session creation on one device, its failures told apart: DeviceUnavailable, else ModelError naming the model. */
+function creator(device: ExecutionDevice, modelName: string, s: { threads: number; interOpThreads: number; slot: number }): (bytes: Uint8Array, o?: CreateOptions) => Promise<RuntimeSession> {
+  return async (bytes, o = {}) => {
+    try {
+      return await createSession(bytes, { threads: s.threads, interOpThreads: s.interOpThreads, executionProviders: device.providers(s.slot), ...o });
+    } catch (err) {
+      if (device.isUnavailable(err)) throw new DeviceUnavailable(device, shortReason(err), { cause: err });
+      throw modelLoadError(modelName, err);
+    }
+  };
+}
+
+/**
+ * Fill the optimized-model cache for a model ahead of its first session (an image build): the CPU's
+ * entry for this machine and the portable one for any CPU of the same architecture. `off`: the model is
+ * too small to gain; `unstored`: the directory cannot be written.
+ */
+export async function fillSessionCache(model: string, cacheDir: string = sessionCacheDir() ?? ''): Promise<CacheOutcome> {
+  if (!cacheDir) return 'off';
+  await checkModelFile(model);
+  quietRuntimeLog();
+  const cpu = executionDevice('cpu');
+  return fillCache({ dir: cacheDir, model, readModel: () => readModelBytes(model), device: cpu.name, create: creator(cpu, model, { threads: 1, interOpThreads: 1, slot: 0 }) });
 }
 
 function modelLoadError(modelName: string, err: unknown): ModelError {

@@ -24,9 +24,9 @@ export type ToWorker =
 export type FromWorker =
   /**
    * openMs: session creation; warmUpMs: the warm-up batch (shader compilation on a GPU), 0 without one;
-   * hostMs: the host's own start (thread or process up, the runtime loaded) before it began to open.
+   * timings: the open in parts (reading the model, creating the session, the cache's outcome).
    */
-  | { type: 'ready'; device: Device; io: ModelIo; modelName: string; openMs: number; warmUpMs: number; hostMs: number; timings: SessionOpenTimings }
+  | { type: 'ready'; device: Device; io: ModelIo; modelName: string; openMs: number; warmUpMs: number; timings: SessionOpenTimings }
   | { type: 'batch'; id: number; done: number }
   | { type: 'result'; id: number; zPred: Float32Array; batches: number; inferenceMs: number }
   | { type: 'error'; id?: number; error: WireError }

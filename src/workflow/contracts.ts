@@ -246,6 +246,28 @@ export const coldStartPartsSchema = z.object({
 });
 export type ColdStartParts = z.infer<typeof coldStartPartsSchema>;
 
+/** One cold start in the summary: coldStartPartsSchema's parts in seconds. */
+export const coldStartPartsSecondsSchema = z.object({
+  processS: z.number(),
+  codeS: z.number(),
+  sessionHostS: z.number(),
+  modelReadS: z.number(),
+  sessionCreateS: z.number(),
+  waitedS: z.number(),
+  cache: z.enum(CACHE_OUTCOMES),
+  prestarted: z.boolean(),
+});
+export type ColdStartPartsSeconds = z.infer<typeof coldStartPartsSecondsSchema>;
+
+/** The run's cold instances: how many, the mean of each part (seconds), and the cache outcomes counted. */
+export const coldStartsSummarySchema = z.object({
+  instances: z.number().int().nonnegative(),
+  meanS: z.number(),
+  meanPartsS: coldStartPartsSecondsSchema.omit({ cache: true, prestarted: true }),
+  cache: z.record(z.enum(CACHE_OUTCOMES), z.number().int().nonnegative()),
+});
+export type ColdStartsSummary = z.infer<typeof coldStartsSummarySchema>;
+
 /** CAI performance fields of one rank (same meanings as the original study's result JSON). */
 export const rankPerformanceSchema = z.object({
   device: z.string(),
@@ -409,6 +431,8 @@ export const summarySchema = z.object({
     })
     .nullable(),
   performance: z.object({
+    /** The cold instances' start-ups, part by part (absent in older summaries and runs with no cold instance). */
+    coldStarts: coldStartsSummarySchema.optional(),
     total: z.object({
       samples: z.number().int(),
       /** Sum over ranks of model time, seconds. */
@@ -443,6 +467,8 @@ export const summarySchema = z.object({
         adapter: z.string().nullable().optional(),
         slot: z.number().int().optional(),
         coldStartWaitS: z.number().optional(),
+        /** On a cold start: where it went, seconds, and how the session found its model. */
+        coldStartParts: coldStartPartsSecondsSchema.optional(),
       }),
     ),
     slowestRank: z.object({ rank: z.number().int(), totalS: z.number() }).nullable(),

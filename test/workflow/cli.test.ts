@@ -156,3 +156,37 @@ test('cai run --aggregation fmi: refused below full concurrency; with CAI_DEBUG=
     t.cleanup();
   }
 });
+
+test('cai run --device cpu: recorded in summary.json, cold starts in parts; a second run finds the optimized model cached and predicts the same', async () => {
+  const t = tempDir();
+  try {
+    await writeDataset({ dir: join(t.dir, 'data'), partitions: 2, perPartition: 8 });
+    const env = { ...process.env, CAI_CACHE_DIR: join(t.dir, 'cache') };
+    const args = (id: string): string[] => ['run', '--data', join(t.dir, 'data'), '--model', seededModel(), '--out', t.dir, '--world-size', '2', '--concurrency', '2', '--threads', '1', '--batch-size', '8', '--device', 'cpu', '--run-id', id, '--no-report', '--json'];
+    const runs = [];
+    for (const id of ['dev-1', 'dev-2']) {
+      const r = caiWith(env, ...args(id));
+      assert.equal(r.code, 0, r.stderr);
+      runs.push(summarySchema.parse(JSON.parse(r.stdout)));
+    }
+    for (const s of runs) {
+      assert.equal(s.configuration.device, 'cpu');
+      const cold = s.performance.coldStarts;
+      assert.ok(cold, 'a cold-start block');
+      assert.equal(cold.instances, s.invocations.coldStarts);
+      for (const r of s.performance.ranks.filter((x) => x.coldStart)) {
+        assert.ok(r.coldStartParts, `rank ${r.rank} has its cold-start parts`);
+        assert.ok(r.coldStartParts.sessionCreateS > 0 && r.coldStartParts.processS > 0);
+      }
+    }
+    // The first run's instances store the entry (or find it stored by the other); the second's all hit.
+    assert.equal((runs[0]!.performance.coldStarts!.cache.written ?? 0) + (runs[0]!.performance.coldStarts!.cache.hit ?? 0), runs[0]!.performance.coldStarts!.instances);
+    assert.equal(runs[1]!.performance.coldStarts!.cache.hit, runs[1]!.performance.coldStarts!.instances);
+    const csv = (id: string): string => readFileSync(join(t.dir, `results/${id}/predictions.csv`), 'utf8');
+    assert.equal(csv('dev-2'), csv('dev-1'));
+    const bad = caiWith(env, ...args('dev-3').map((a) => (a === 'cpu' ? 'tpu' : a)));
+    assert.equal(bad.code, ExitCode.usage);
+  } finally {
+    t.cleanup();
+  }
+});
