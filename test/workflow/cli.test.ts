@@ -9,6 +9,8 @@ import { summarySchema } from '../../src/workflow/contracts.js';
 import { ExitCode } from '../../src/errors.js';
 import { scaledMs } from '../support/time-scale.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
+import { fixtureModel } from '../inference/support/onnx-fixture.js';
+import { webgpuSkipReason } from '../inference/support/webgpu.js';
 
 const root = join(import.meta.dirname, '../..');
 function caiWith(env: NodeJS.ProcessEnv, ...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -186,6 +188,26 @@ test('cai run --device cpu: recorded in summary.json, cold starts in parts; a se
     assert.equal(csv('dev-2'), csv('dev-1'));
     const bad = caiWith(env, ...args('dev-3').map((a) => (a === 'cpu' ? 'tpu' : a)));
     assert.equal(bad.code, ExitCode.usage);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai run --device webgpu --gpus 1: the ranks run on the adapter, and summary.json records the device', { skip: await webgpuSkipReason() }, async () => {
+  const t = tempDir();
+  try {
+    await writeDataset({ dir: join(t.dir, 'data'), partitions: 2, perPartition: 8 });
+    const model = join(t.dir, 'fixture.onnx');
+    writeFileSync(model, fixtureModel());
+    const r = cai('run', '--data', join(t.dir, 'data'), '--model', model, '--out', t.dir, '--world-size', '2', '--concurrency', '1', '--batch-size', '8', '--device', 'webgpu', '--gpus', '1', '--run-id', 'gpu-1', '--no-report', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = summarySchema.parse(JSON.parse(r.stdout));
+    assert.equal(s.status, 'complete');
+    assert.equal(s.configuration.device, 'webgpu');
+    assert.equal(s.configuration.gpus, 1);
+    assert.deepEqual(s.performance.ranks.map((x) => x.device), ['webgpu', 'webgpu']);
+    // The cache serves CPU sessions only.
+    assert.deepEqual(Object.keys(s.performance.coldStarts!.cache), ['off']);
   } finally {
     t.cleanup();
   }
