@@ -64,6 +64,11 @@ export interface InvocationEngine {
   readonly figures: InstanceFigures;
   /** One invocation; rejects with an error whose name is what the platform reports (Runtime.ExitError, ...). */
   invoke<T = unknown>(event: unknown, opts?: InvokeOptions): Promise<T>;
+  /**
+   * Start up to `count` instances ahead of the invocations (where the platform can), each told the task
+   * and an event like its first invocation's so it can begin its slow set-up (the rank's model).
+   */
+  prestart?(count: number, hint?: { task: InstanceTask; event: unknown }): void;
   /** Listen to invocation starts and ends; each returns a function that stops listening. */
   onStart(listener: (s: InvocationStart) => void): () => void;
   onEnd(listener: (e: InvocationEnd) => void): () => void;

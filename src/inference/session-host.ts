@@ -8,7 +8,7 @@ import { Worker } from 'node:worker_threads';
 import { CaiError } from '../errors.js';
 import { executionDevice } from '../runtime/devices.js';
 import type { Partition } from '../data/partition.js';
-import type { ModelIo } from './session.js';
+import type { ModelIo, SessionOpenTimings } from './session.js';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './worker-protocol.js';
 
 /** What the engine needs of a host, whichever kind. */
@@ -119,6 +119,9 @@ export interface LaneReady {
   modelName: string;
   openMs: number;
   warmUpMs: number;
+  /** The host's start (its thread or process up, the runtime loaded) before it opened the session, ms. */
+  hostMs: number;
+  timings: SessionOpenTimings;
 }
 
 export class Lane {
@@ -144,6 +147,8 @@ export class Lane {
 
   /** Start a host, open its session; rejects with the session's own error (DeviceUnavailable, ModelError, ...). */
   static async open(init: WorkerInit, env: NodeJS.ProcessEnv): Promise<Lane> {
+    // The host's start is timed on this side: a worker thread's clock is the process's, not its own.
+    const startedAt = performance.now();
     const host = executionDevice(init.device).host === 'process' ? processHost(env) : threadHost();
     let exitedResolve!: () => void;
     const exited = new Promise<void>((r) => (exitedResolve = r));
@@ -157,7 +162,7 @@ export class Lane {
         if (m.type === 'ready') {
           cleanup();
           host.opened();
-          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs });
+          resolve({ io: m.io, modelName: m.modelName, openMs: m.openMs, warmUpMs: m.warmUpMs, hostMs: Math.max(0, performance.now() - startedAt - m.openMs - m.warmUpMs), timings: m.timings });
         } else if (m.type === 'error') {
           cleanup();
           reject(fromWire(m.error));

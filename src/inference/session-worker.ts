@@ -47,7 +47,7 @@ async function start(init: WorkerInit): Promise<void> {
     const device = executionDevice(session.device);
     runner = new BatchRunner(session, init.batchSize, device.fixedBatchShape);
     const warmUpMs = device.warmUp ? await warmUp(runner) : 0;
-    port.send({ type: 'ready', device: session.device, io: session.io, modelName: session.modelName, openMs, warmUpMs });
+    port.send({ type: 'ready', device: session.device, io: session.io, modelName: session.modelName, openMs, warmUpMs, timings: session.timings });
   } catch (err) {
     port.send({ type: 'error', error: toWire(err) });
   }

@@ -1,12 +1,14 @@
 // Opening an onnxruntime session for a redshift model: the device choice (a device of the registry in
-// runtime/devices.ts, or auto with a CPU fallback), the GPU a session is pinned to, thread counts, and a
-// check that the model has the inputs and output the engine feeds.
+// runtime/devices.ts, or auto with a CPU fallback), the GPU a session is pinned to, thread counts, the
+// optimized-model cache on devices that use it (session-cache.ts), and a check that the model has the
+// inputs and output the engine feeds.
 import { availableParallelism } from 'node:os';
 import { IMAGE_SIZE, N_BANDS } from '../data/manifest.js';
 import { ModelError, UsageError } from '../errors.js';
-import { readModelBytes } from '../model/model-file.js';
-import { DeviceUnavailable, openFirstAvailable, planDevices, type Device, type DeviceCandidate, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
-import { createSession, quietRuntimeLog, type RuntimeSession, type ValueMetadata } from '../runtime/onnxruntime.js';
+import { checkModelFile, readModelBytes } from '../model/model-file.js';
+import { DeviceUnavailable, executionDevice, openFirstAvailable, planDevices, type Device, type DeviceCandidate, type DeviceChoice, type ExecutionDevice } from '../runtime/devices.js';
+import { createSession, quietRuntimeLog, type RuntimeSession, type SessionSettings, type ValueMetadata } from '../runtime/onnxruntime.js';
+import { fillCache, openThroughCache, sessionCacheDir, type CacheOutcome } from './session-cache.js';
 
 export type { Device, DeviceChoice } from '../runtime/devices.js';
 
@@ -27,6 +29,17 @@ export interface SessionOptions {
   io?: Partial<ModelIo>;
   /** Called once with the sentence saying what `auto` chose and why (a fallback to CPU included). Default: a line on stderr. */
   onFallback?: (message: string) => void;
+  /** The optimized-model cache's directory; default sessionCacheDir() ($CAI_CACHE_DIR); null: no cache. */
+  cacheDir?: string | null;
+}
+
+/** What opening cost, in parts, and whether the cache served it. */
+export interface SessionOpenTimings {
+  /** Identifying the model and reading the bytes the session loads, ms. */
+  readMs: number;
+  /** onnxruntime's session creation, ms. */
+  createMs: number;
+  cache: CacheOutcome;
 }
 
 export interface OpenedSession {
@@ -37,6 +50,9 @@ export interface OpenedSession {
   io: ModelIo;
   /** What messages call the model: its path, or "(model bytes)". */
   modelName: string;
+  timings: SessionOpenTimings;
+  /** Bytes the session reads in place (a cached ORT-format model): held here for the session's life. */
+  readonly retained?: Uint8Array;
 }
 
 export { MAX_MODEL_BYTES, checkModelFile } from '../model/model-file.js';
@@ -50,35 +66,82 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
   const choice = opts.device ?? 'cpu';
   const threads = opts.threads ?? availableParallelism();
   if (!Number.isSafeInteger(threads) || threads < 1) throw new UsageError(`threads must be a positive integer, got ${threads}`);
-  const bytes = typeof model === 'string' ? await readModelBytes(model) : model;
+  // Read once however many devices `auto` tries, and not at all when the cache already holds the model.
+  let read: Promise<Uint8Array> | undefined;
+  const readModel = (): Promise<Uint8Array> => (read ??= typeof model === 'string' ? readModelBytes(model) : Promise.resolve(model));
+  if (typeof model === 'string') await checkModelFile(model);
   quietRuntimeLog();
-  const settings = { threads, interOpThreads: opts.interOpThreads ?? 1 };
+  const cacheDir = opts.cacheDir === undefined ? sessionCacheDir() : (opts.cacheDir ?? undefined);
+  const settings = { threads, interOpThreads: opts.interOpThreads ?? 1, slot: opts.slot ?? 0, cacheDir };
   const plan = await planDevices(choice);
-  const opened = await openFirstAvailable(choice, plan, (c) => openOn(c.device, bytes, modelName, { ...settings, slot: opts.slot ?? 0 }));
+  const opened = await openFirstAvailable(choice, plan, (c) => openOn(c.device, model, readModel, modelName, settings));
   if (opened.choice) {
     if (opts.onFallback) opts.onFallback(opened.choice);
     else if (!choiceAnnounced) process.stderr.write(opened.choice + '\n');
     choiceAnnounced = true;
   }
-  const session = opened.value;
+  const { session, timings, retained } = opened.value;
   try {
     checkModelIo(session, io, modelName);
   } catch (err) {
     await session.release();
     throw err;
   }
-  return { session, device: opened.candidate.device.name as Device, candidate: opened.candidate, io, modelName };
+  return { session, device: opened.candidate.device.name as Device, candidate: opened.candidate, io, modelName, timings, ...(retained ? { retained } : {}) };
+}
+
+interface OpenedOn {
+  session: RuntimeSession;
+  timings: SessionOpenTimings;
+  retained?: Uint8Array;
 }
 
 /** One session on one device: DeviceUnavailable when its provider cannot load here, ModelError otherwise. */
-async function openOn(device: ExecutionDevice, bytes: Uint8Array, modelName: string, s: { threads: number; interOpThreads: number; slot: number }): Promise<RuntimeSession> {
+async function openOn(
+  device: ExecutionDevice,
+  model: string | Uint8Array,
+  readModel: () => Promise<Uint8Array>,
+  modelName: string,
+  s: { threads: number; interOpThreads: number; slot: number; cacheDir: string | undefined },
+): Promise<OpenedOn> {
   device.prepareProcess();
-  try {
-    return await createSession(bytes, { threads: s.threads, interOpThreads: s.interOpThreads, executionProviders: device.providers(s.slot) });
-  } catch (err) {
-    if (device.isUnavailable(err)) throw new DeviceUnavailable(device, shortReason(err), { cause: err });
-    throw modelLoadError(modelName, err);
+  const create = creator(device, modelName, s);
+  if (s.cacheDir !== undefined && device.cachesOptimizedModel) {
+    const c = await openThroughCache({ dir: s.cacheDir, model, readModel, device: device.name, create });
+    return { session: c.session, timings: { readMs: c.readMs, createMs: c.createMs, cache: c.cache }, ...(c.retain ? { retained: c.retain } : {}) };
   }
+  const t0 = performance.now();
+  const bytes = await readModel();
+  const t1 = performance.now();
+  const session = await create(bytes);
+  return { session, timings: { readMs: t1 - t0, createMs: performance.now() - t1, cache: 'off' } };
+}
+
+type CreateOptions = Pick<SessionSettings, 'optimization' | 'saveOptimizedTo' | 'useBytesInPlace'>;
+
+/** Session creation on one device, its failures told apart: DeviceUnavailable, else ModelError naming the model. */
+function creator(device: ExecutionDevice, modelName: string, s: { threads: number; interOpThreads: number; slot: number }): (bytes: Uint8Array, o?: CreateOptions) => Promise<RuntimeSession> {
+  return async (bytes, o = {}) => {
+    try {
+      return await createSession(bytes, { threads: s.threads, interOpThreads: s.interOpThreads, executionProviders: device.providers(s.slot), ...o });
+    } catch (err) {
+      if (device.isUnavailable(err)) throw new DeviceUnavailable(device, shortReason(err), { cause: err });
+      throw modelLoadError(modelName, err);
+    }
+  };
+}
+
+/**
+ * Fill the optimized-model cache for a model ahead of its first session (an image build): the CPU's
+ * entry for this machine and the portable one for any CPU of the same architecture. `off`: the model is
+ * too small to gain; `unstored`: the directory cannot be written.
+ */
+export async function fillSessionCache(model: string, cacheDir: string = sessionCacheDir() ?? ''): Promise<CacheOutcome> {
+  if (!cacheDir) return 'off';
+  await checkModelFile(model);
+  quietRuntimeLog();
+  const cpu = executionDevice('cpu');
+  return fillCache({ dir: cacheDir, model, readModel: () => readModelBytes(model), device: cpu.name, create: creator(cpu, model, { threads: 1, interOpThreads: 1, slot: 0 }) });
 }
 
 function modelLoadError(modelName: string, err: unknown): ModelError {

@@ -3,7 +3,7 @@
 // code.
 import { CaiError, DataError, ModelError, UsageError, UnavailableError, ExitCode } from '../errors.js';
 import { DEVICES, DeviceUnavailable, type Device } from '../runtime/devices.js';
-import type { ModelIo } from './session.js';
+import type { ModelIo, SessionOpenTimings } from './session.js';
 
 export interface WorkerInit {
   model: string | Uint8Array;
@@ -22,8 +22,11 @@ export type ToWorker =
   | { type: 'close' };
 
 export type FromWorker =
-  /** openMs: session creation; warmUpMs: the warm-up batch (shader compilation on a GPU), 0 without one. */
-  | { type: 'ready'; device: Device; io: ModelIo; modelName: string; openMs: number; warmUpMs: number }
+  /**
+   * openMs: session creation; warmUpMs: the warm-up batch (shader compilation on a GPU), 0 without one;
+   * timings: the open in parts (reading the model, creating the session, the cache's outcome).
+   */
+  | { type: 'ready'; device: Device; io: ModelIo; modelName: string; openMs: number; warmUpMs: number; timings: SessionOpenTimings }
   | { type: 'batch'; id: number; done: number }
   | { type: 'result'; id: number; zPred: Float32Array; batches: number; inferenceMs: number }
   | { type: 'error'; id?: number; error: WireError }

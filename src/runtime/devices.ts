@@ -33,6 +33,12 @@ export interface ExecutionDevice {
   readonly fixedBatchShape: boolean;
   /** Its adapters can be listed before a session opens (Vulkan's, for WebGPU), so `auto` can require hardware. */
   readonly listsVulkanAdapters: boolean;
+  /**
+   * Sessions load the model through the optimized-model cache (inference/session-cache.ts). Only where
+   * onnxruntime's saved graph is known to reload as it ran: a GPU provider's own graph rewrites are
+   * not, and its session creation is dwarfed by kernel compilation anyway.
+   */
+  readonly cachesOptimizedModel: boolean;
   /** Set what the provider reads from the process environment, before this process's first session. */
   prepareProcess(): void;
   /**
@@ -71,6 +77,7 @@ export const DEVICES = {
     warmUp: false,
     fixedBatchShape: false,
     listsVulkanAdapters: false,
+    cachesOptimizedModel: true,
     prepareProcess: () => undefined,
     providers: () => ['cpu'],
     // Every failure on CPU is the model's.
@@ -88,6 +95,7 @@ export const DEVICES = {
     warmUp: true,
     fixedBatchShape: true,
     listsVulkanAdapters: false,
+    cachesOptimizedModel: false,
     prepareProcess: () => undefined,
     providers: (slot) => [{ name: 'cuda', deviceId: slot }, 'cpu'],
     isUnavailable: providerLoadFailure(/CUDA|cudnn|libcu/i),
@@ -106,6 +114,7 @@ export const DEVICES = {
     warmUp: true,
     fixedBatchShape: true,
     listsVulkanAdapters: true,
+    cachesOptimizedModel: false,
     // XDG_RUNTIME_DIR and a writable shader cache (runtime/vulkan-env.ts).
     prepareProcess: prepareVulkanProcess,
     providers: () => ['webgpu', 'cpu'],

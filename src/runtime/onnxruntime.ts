@@ -20,20 +20,46 @@ export interface SessionSettings {
   interOpThreads?: number;
   /** onnxruntime execution providers in order of preference; default CPU only. */
   executionProviders?: readonly ProviderConfig[];
+  /** Graph optimizations applied at load; default every one ('all'). A model optimized before needs fewer. */
+  optimization?: OptimizationLevel;
+  /** Write the optimized graph to this file, in onnxruntime's own (ORT, flatbuffer) format, while loading. */
+  saveOptimizedTo?: string;
+  /**
+   * The model bytes are an ORT-format file: let the session use them in place, initializers included,
+   * instead of copying them. The caller must keep `model` alive (and never transfer it) while the session lives.
+   */
+  useBytesInPlace?: boolean;
 }
 
+export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+
 /**
- * A session over serialized model bytes, set up the one way the project runs models: every graph
- * optimization, sequential execution, the given threads and execution providers.
+ * A session over serialized model bytes (ONNX, or ORT format written by `saveOptimizedTo`), set up the one
+ * way the project runs models: sequential execution, the given threads and execution providers, every
+ * graph optimization unless told otherwise.
  */
 export function createSession(model: Uint8Array, s: SessionSettings): Promise<RuntimeSession> {
+  const config: Record<string, string> = {};
+  if (s.saveOptimizedTo !== undefined) config.save_model_format = 'ORT';
+  if (s.useBytesInPlace) {
+    config.use_ort_model_bytes_directly = '1';
+    config.use_ort_model_bytes_for_initializers = '1';
+  }
   return ort.InferenceSession.create(model, {
-    graphOptimizationLevel: 'all',
+    graphOptimizationLevel: s.optimization ?? 'all',
     intraOpNumThreads: s.threads,
     interOpNumThreads: s.interOpThreads ?? 1,
     executionMode: 'sequential',
     ...(s.executionProviders ? { executionProviders: s.executionProviders.map((p) => (typeof p === 'string' ? p : { ...p })) as ort.InferenceSession.ExecutionProviderConfig[] } : {}),
+    ...(s.saveOptimizedTo !== undefined ? { optimizedModelFilePath: s.saveOptimizedTo } : {}),
+    // Session configuration entries ("session.<key>"), which onnxruntime-node passes through as they are.
+    ...(Object.keys(config).length ? { extra: { session: config } } : {}),
   });
+}
+
+/** The onnxruntime version sessions run on: part of what an optimized model saved by it is valid for. */
+export function runtimeVersion(): string {
+  return ort.env.versions.node ?? ort.env.versions.common;
 }
 
 /** The execution providers this onnxruntime-node build carries in its own package (cpu, webgpu on linux-x64). */

@@ -6,6 +6,7 @@ import { DataError } from '../errors.js';
 import { safeRelativePath } from '../data/manifest.js';
 import { PREDICTIONS_FILE } from '../inference/predictions.js';
 import { predictionSchema } from '../planner/prediction.js';
+import { DEVICE_CHOICES, MAX_LANES, type DeviceChoice } from '../runtime/devices.js';
 
 export const CONTRACT_VERSION = 1;
 
@@ -84,6 +85,12 @@ export const runConfigSchema = z.object({
   submittedAt: iso,
   /** Optional, so run inputs written before it existed stay valid: absent means `storage`. */
   aggregation: aggregationConfigSchema.optional(),
+  /** Where the ranks run the model: a device or auto. Absent (inputs written before it existed): cpu. */
+  device: z.enum(DEVICE_CHOICES as [DeviceChoice, ...DeviceChoice[]]).optional(),
+  /** GPUs the instances spread over (each worker slot keeps one: slot modulo this); absent: 1. */
+  gpus: z.union([z.number().int().min(1).max(MAX_LANES), z.literal('all')]).optional(),
+  /** Sessions in flight on an instance's GPU; absent: the device's default. */
+  sessionsPerGpu: z.number().int().min(1).max(MAX_LANES).optional(),
   /** What the planner predicted for this run (`cai run --auto`); Summarize copies it into the summary. */
   prediction: predictionSchema.optional(),
   /**
@@ -169,6 +176,98 @@ export const rankPartitionResultSchema = z.object({
   inferenceMs: ms,
 });
 
+const shortText = z.string().max(400);
+
+/** A GPU adapter as the engine names it (runtime/adapters.ts), read back from a rank result. */
+export const adapterSchema = z.object({
+  index: z.number().int().nonnegative(),
+  name: shortText,
+  type: z.enum(['discrete', 'integrated', 'virtual', 'cpu', 'other']),
+  software: z.boolean(),
+  backend: z.literal('vulkan'),
+  vendorId: shortText,
+  deviceId: shortText,
+  apiVersion: shortText.optional(),
+  driverName: shortText.optional(),
+  driverInfo: shortText.optional(),
+  pciAddress: shortText.optional(),
+  limits: z.object({
+    maxStorageBufferRange: z.number().optional(),
+    maxComputeSharedMemorySize: z.number().optional(),
+    maxComputeWorkGroupInvocations: z.number().optional(),
+    maxComputeWorkGroupSize: z.array(z.number()).max(8).optional(),
+    maxComputeWorkGroupCount: z.array(z.number()).max(8).optional(),
+    maxMemoryAllocationCount: z.number().optional(),
+    deviceLocalBytes: z.number().optional(),
+  }),
+});
+
+/** Where a rank's model ran (inference/metrics.ts PlacementMetrics). */
+export const placementSchema = z.object({
+  adapters: z.array(adapterSchema).max(MAX_LANES),
+  adapterSource: z.string().max(400).nullable(),
+  gpus: z.number().int().nonnegative(),
+  sessionsPerGpu: z.number().int().nonnegative(),
+  sessions: z.number().int().nonnegative(),
+  deviceChoice: z.string().max(4000).nullable(),
+  firstSessionOpenS: z.number().nonnegative(),
+  firstSessionWarmUpS: z.number().nonnegative(),
+  laterSessionsOpenS: z.array(z.number().nonnegative()).max(MAX_LANES * MAX_LANES),
+  laterSessionsWarmUpS: z.array(z.number().nonnegative()).max(MAX_LANES * MAX_LANES),
+});
+
+/** How a session found its model in the optimized-model cache (inference/session-cache.ts). */
+export const CACHE_OUTCOMES = ['hit', 'portable', 'written', 'unstored', 'off'] as const;
+
+/**
+ * Where a rank's cold start went, and how much of it the invocation waited for. The instance's own parts
+ * (process, code, session host, model read, session creation) add up to about coldStartMs; the waits are
+ * what the invocation paid beyond a warm one: none of a start-up that happened ahead of it, and of the
+ * model's open only what the first partition, once loaded, still waited.
+ */
+export const coldStartPartsSchema = z.object({
+  /** The process up and the runtime booted, until the handlers' code began to load. */
+  processMs: ms,
+  /** Loading the handlers' code. */
+  codeMs: ms,
+  /** The session host's start: its thread or process, and onnxruntime loaded in it. */
+  sessionHostMs: ms,
+  /** Identifying the model and reading what the session loads (the cached optimized graph on a hit). */
+  modelReadMs: ms,
+  /** onnxruntime's session creation. */
+  sessionCreateMs: ms,
+  cache: z.enum(CACHE_OUTCOMES),
+  /** The instance was started, and its model opened, ahead of this invocation. */
+  prestarted: z.boolean(),
+  startWaitMs: ms,
+  modelWaitMs: ms,
+  /** startWaitMs + modelWaitMs: the cold start this invocation paid. */
+  waitedMs: ms,
+});
+export type ColdStartParts = z.infer<typeof coldStartPartsSchema>;
+
+/** One cold start in the summary: coldStartPartsSchema's parts in seconds. */
+export const coldStartPartsSecondsSchema = z.object({
+  processS: z.number(),
+  codeS: z.number(),
+  sessionHostS: z.number(),
+  modelReadS: z.number(),
+  sessionCreateS: z.number(),
+  waitedS: z.number(),
+  cache: z.enum(CACHE_OUTCOMES),
+  prestarted: z.boolean(),
+});
+export type ColdStartPartsSeconds = z.infer<typeof coldStartPartsSecondsSchema>;
+
+/** The run's cold instances: how many, the mean of each part (seconds), and the cache outcomes counted. */
+export const coldStartsSummarySchema = z.object({
+  instances: z.number().int().nonnegative(),
+  meanS: z.number(),
+  meanPartsS: coldStartPartsSecondsSchema.omit({ cache: true, prestarted: true }),
+  cache: z.record(z.enum(CACHE_OUTCOMES), z.number().int().nonnegative()),
+});
+export type ColdStartsSummary = z.infer<typeof coldStartsSummarySchema>;
+
 /** CAI performance fields of one rank (same meanings as the original study's result JSON). */
 export const rankPerformanceSchema = z.object({
   device: z.string(),
@@ -184,6 +283,9 @@ export const rankPerformanceSchema = z.object({
   endToEndSamplesPerS: z.number().nullable(),
   ioTimeS: z.number().nullable(),
   peakMemoryMB: z.number().nonnegative(),
+  /** The (first) GPU adapter the model ran on; null on CPU and CUDA; absent in results written before it existed. */
+  adapter: adapterSchema.nullable().optional(),
+  placement: placementSchema.optional(),
 });
 export type RankPerformance = z.infer<typeof rankPerformanceSchema>;
 
@@ -213,9 +315,12 @@ export const rankResultSchema = z.object({
     inferenceMs: ms,
     uploadMs: ms,
     totalMs: ms,
+    /** On a cold start: its parts and what the invocation waited for (absent in results written before it existed). */
+    coldStartParts: coldStartPartsSchema.optional(),
   }),
   memory: z.object({ peakRssMB: z.number().nonnegative(), limitMB: z.number().int().positive() }),
-  instance: z.object({ id: z.string().max(200), invocation: z.number().int().positive() }),
+  /** slot: the instance's place in its pool (0 to concurrency - 1), which fixes its GPU; absent where the platform has none. */
+  instance: z.object({ id: z.string().max(200), invocation: z.number().int().positive(), slot: z.number().int().nonnegative().optional() }),
 });
 export type RankResult = z.infer<typeof rankResultSchema>;
 
@@ -293,6 +398,10 @@ export const summarySchema = z.object({
     timeoutS: z.number().int(),
     toleratedFailurePercentage: z.number().int(),
     backend: z.string(),
+    /** The device the run asked for, the GPUs it spread over and the sessions per GPU (absent in older summaries). */
+    device: z.string().optional(),
+    gpus: z.union([z.number().int(), z.literal('all')]).optional(),
+    sessionsPerGpu: z.number().int().optional(),
     /** How results were aggregated and, for FMI, the channel chosen and why (absent in older summaries). */
     aggregation: z
       .object({
@@ -322,6 +431,8 @@ export const summarySchema = z.object({
     })
     .nullable(),
   performance: z.object({
+    /** The cold instances' start-ups, part by part (absent in older summaries and runs with no cold instance). */
+    coldStarts: coldStartsSummarySchema.optional(),
     total: z.object({
       samples: z.number().int(),
       /** Sum over ranks of model time, seconds. */
@@ -329,6 +440,8 @@ export const summarySchema = z.object({
       downloadS: z.number(),
       uploadS: z.number(),
       coldStartS: z.number(),
+      /** Of the cold starts, what the invocations waited for (coldStartParts.waitedMs summed; absent in older summaries). */
+      coldStartWaitS: z.number().optional(),
       /** Samples per second of run wall time. */
       samplesPerS: nullableNum,
       /** Bits of model input per second of run wall time. */
@@ -349,6 +462,13 @@ export const summarySchema = z.object({
         peakRssMB: z.number(),
         samplesPerS: nullableNum,
         reused: z.boolean(),
+        /** Where the rank's model ran: the device, the adapter's name (GPU), the instance's slot (absent in older summaries). */
+        device: z.string().optional(),
+        adapter: z.string().nullable().optional(),
+        slot: z.number().int().optional(),
+        coldStartWaitS: z.number().optional(),
+        /** On a cold start: where it went, seconds, and how the session found its model. */
+        coldStartParts: coldStartPartsSecondsSchema.optional(),
       }),
     ),
     slowestRank: z.object({ rank: z.number().int(), totalS: z.number() }).nullable(),

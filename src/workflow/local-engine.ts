@@ -221,6 +221,9 @@ async function runPrepared(options: LocalRunOptions, run: RunConfig, t0: number,
   });
   const env = instanceEnv ? { ...(options.env ?? process.env), ...instanceEnv } : options.env;
   const engine = await engineFor(options, run, env);
+  // The instances the Map will use start now, and open the model, while Initialize plans (an inference
+  // run only: the no-data experiment times process starts as part of the fan-out).
+  if (run.mode === 'inference') engine.prestart?.(Math.min(run.concurrency, run.worldSize), { task: 'rank', event: { run } });
 
   let plan: Plan | undefined;
   let ref: PlanRef | undefined;

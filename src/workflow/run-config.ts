@@ -9,6 +9,8 @@ import { normalizeStorageUri, splitManifestUri } from '../storage/index.js';
 import { DEFAULT_COMPUTE_BACKEND, computeBackend, type ThreadLimit } from '../compute/index.js';
 import { DEFAULT_RETRY, type RetryPolicy } from './definition.js';
 import { checkAggregationRequest } from './aggregation/request.js';
+import { parseGpuCount } from '../inference/options.js';
+import { MAX_LANES, parseDeviceChoice, type GpuCount } from '../runtime/devices.js';
 import { CONTRACT_VERSION, aggregationOf, runIdSchema, type AggregationConfig, type FmiAggregationChannel, type RunConfig } from './contracts.js';
 
 export const DEFAULT_BATCH_SIZE = 256;
@@ -41,6 +43,20 @@ export interface RunRequest {
   fmiTimeoutS?: number;
   /** The compute backend whose limits and defaults the figures follow (default: this machine's). */
   backend?: string;
+  /** Where the ranks run the model: cpu (default), a GPU device, or auto. */
+  device?: string;
+  /** GPUs the instances spread over, a count or "all" (each worker slot keeps one); default 1. */
+  gpus?: string | GpuCount;
+  /** Sessions in flight on each instance's GPU; default: the device's. */
+  sessionsPerGpu?: number;
+}
+
+/** The run's device fields: absent for a request that names no device, so such inputs stay as they were. */
+function deviceFields(r: RunRequest): Pick<RunConfig, 'device' | 'gpus' | 'sessionsPerGpu'> {
+  const device = r.device === undefined ? undefined : parseDeviceChoice(r.device, '--device');
+  const gpus = r.gpus === undefined ? undefined : typeof r.gpus === 'number' ? parseGpuCount(String(r.gpus)) : parseGpuCount(r.gpus);
+  const sessionsPerGpu = r.sessionsPerGpu === undefined ? undefined : intFlag('sessions-per-gpu', r.sessionsPerGpu, 1, MAX_LANES);
+  return { ...(device !== undefined ? { device } : {}), ...(gpus !== undefined ? { gpus } : {}), ...(sessionsPerGpu !== undefined ? { sessionsPerGpu } : {}) };
 }
 
 /**
@@ -139,6 +155,7 @@ export function makeRunConfig(r: RunRequest): RunConfig {
     report: r.report ?? true,
     submittedAt: new Date().toISOString(),
     ...(aggregation ? { aggregation } : {}),
+    ...deviceFields(r),
   };
   checkAggregation(run);
   return run;

@@ -9,6 +9,8 @@ import { summarySchema } from '../../src/workflow/contracts.js';
 import { ExitCode } from '../../src/errors.js';
 import { scaledMs } from '../support/time-scale.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
+import { fixtureModel } from '../inference/support/onnx-fixture.js';
+import { webgpuSkipReason } from '../inference/support/webgpu.js';
 
 const root = join(import.meta.dirname, '../..');
 function caiWith(env: NodeJS.ProcessEnv, ...args: string[]): { code: number; stdout: string; stderr: string } {
@@ -152,6 +154,60 @@ test('cai run --aggregation fmi: refused below full concurrency; with CAI_DEBUG=
     assert.ok(s.outputs.report && existsSync(s.outputs.report), 'rank 0 rendered the report');
     const csv = readFileSync(join(t.dir, 'results/fmi-cli/predictions.csv'), 'utf8').trim().split('\n').slice(1);
     assert.deepEqual(csv.map((l) => l.split(',')[0]), ids);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai run --device cpu: recorded in summary.json, cold starts in parts; a second run finds the optimized model cached and predicts the same', async () => {
+  const t = tempDir();
+  try {
+    await writeDataset({ dir: join(t.dir, 'data'), partitions: 2, perPartition: 8 });
+    const env = { ...process.env, CAI_CACHE_DIR: join(t.dir, 'cache') };
+    const args = (id: string): string[] => ['run', '--data', join(t.dir, 'data'), '--model', seededModel(), '--out', t.dir, '--world-size', '2', '--concurrency', '2', '--threads', '1', '--batch-size', '8', '--device', 'cpu', '--run-id', id, '--no-report', '--json'];
+    const runs = [];
+    for (const id of ['dev-1', 'dev-2']) {
+      const r = caiWith(env, ...args(id));
+      assert.equal(r.code, 0, r.stderr);
+      runs.push(summarySchema.parse(JSON.parse(r.stdout)));
+    }
+    for (const s of runs) {
+      assert.equal(s.configuration.device, 'cpu');
+      const cold = s.performance.coldStarts;
+      assert.ok(cold, 'a cold-start block');
+      assert.equal(cold.instances, s.invocations.coldStarts);
+      for (const r of s.performance.ranks.filter((x) => x.coldStart)) {
+        assert.ok(r.coldStartParts, `rank ${r.rank} has its cold-start parts`);
+        assert.ok(r.coldStartParts.sessionCreateS > 0 && r.coldStartParts.processS > 0);
+      }
+    }
+    // The first run's instances store the entry (or find it stored by the other); the second's all hit.
+    assert.equal((runs[0]!.performance.coldStarts!.cache.written ?? 0) + (runs[0]!.performance.coldStarts!.cache.hit ?? 0), runs[0]!.performance.coldStarts!.instances);
+    assert.equal(runs[1]!.performance.coldStarts!.cache.hit, runs[1]!.performance.coldStarts!.instances);
+    const csv = (id: string): string => readFileSync(join(t.dir, `results/${id}/predictions.csv`), 'utf8');
+    assert.equal(csv('dev-2'), csv('dev-1'));
+    const bad = caiWith(env, ...args('dev-3').map((a) => (a === 'cpu' ? 'tpu' : a)));
+    assert.equal(bad.code, ExitCode.usage);
+  } finally {
+    t.cleanup();
+  }
+});
+
+test('cai run --device webgpu --gpus 1: the ranks run on the adapter, and summary.json records the device', { skip: await webgpuSkipReason() }, async () => {
+  const t = tempDir();
+  try {
+    await writeDataset({ dir: join(t.dir, 'data'), partitions: 2, perPartition: 8 });
+    const model = join(t.dir, 'fixture.onnx');
+    writeFileSync(model, fixtureModel());
+    const r = cai('run', '--data', join(t.dir, 'data'), '--model', model, '--out', t.dir, '--world-size', '2', '--concurrency', '1', '--batch-size', '8', '--device', 'webgpu', '--gpus', '1', '--run-id', 'gpu-1', '--no-report', '--json');
+    assert.equal(r.code, 0, r.stderr);
+    const s = summarySchema.parse(JSON.parse(r.stdout));
+    assert.equal(s.status, 'complete');
+    assert.equal(s.configuration.device, 'webgpu');
+    assert.equal(s.configuration.gpus, 1);
+    assert.deepEqual(s.performance.ranks.map((x) => x.device), ['webgpu', 'webgpu']);
+    // The cache serves CPU sessions only.
+    assert.deepEqual(Object.keys(s.performance.coldStarts!.cache), ['off']);
   } finally {
     t.cleanup();
   }

@@ -191,6 +191,36 @@ Exit codes: 4 a missing file or a file that is not an ONNX model.`,
     );
 
   model
+    .command('optimize')
+    .description("fill the optimized-model cache for a model: onnxruntime's optimized graph for this CPU and a portable one, so sessions open without optimizing")
+    .argument('[file]', 'ONNX model file (default: the built-in model)')
+    .option('--cache-dir <dir>', 'the cache root (default: $CAI_CACHE_DIR, else build/cache under the working directory); entries go to <dir>/ort')
+    .option('--json', 'print {"model", "cacheDir", "cache"} as JSON')
+    .addHelpText(
+      'after',
+      `
+Sessions fill the cache themselves on first use; this does it ahead, e.g. while building an image whose
+cache directory is read-only at run time (deploy/aws/Dockerfile). The portable entry serves any CPU of
+this architecture; the CPU's own entry only a CPU with the same instruction-set features.
+
+Examples:
+  cai model optimize
+  CAI_CACHE_DIR=/opt/cai-cache cai model optimize astromae.onnx --json
+
+Exit codes: 4 a missing file or a file that is not an ONNX model.`,
+    )
+    .action(
+      action(async (file: string | undefined, flags: { cacheDir?: string; json?: boolean }) => {
+        const { fillSessionCache } = await import('../../inference/session.js');
+        const { sessionCacheDir } = await import('../../inference/session-cache.js');
+        const path = file ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
+        const dir = sessionCacheDir(flags.cacheDir !== undefined ? { CAI_CACHE_DIR: flags.cacheDir } : process.env);
+        const cache = dir ? await fillSessionCache(path, dir) : 'off';
+        emit(flags, { model: path, cacheDir: dir ?? null, cache }, () => `${path}: ${cache === 'written' ? `optimized into ${dir}` : cache === 'unstored' ? `${dir} cannot be written; nothing stored` : 'not cached (the cache is off, or the model is too small to gain)'}`);
+      }),
+    );
+
+  model
     .command('builtin')
     .description('print the path of the calibrated built-in model, building it into the cache first if needed')
     .option('--json', 'print {"path": ...} as JSON')

@@ -10,6 +10,7 @@ import { DEFAULT_FMI_TIMEOUT_S } from '../../workflow/run-config.js';
 import { DEFAULT_LAMBDA_CONFIG } from '../../compute/lambda/config.js';
 import { OBJECTIVES } from '../../planner/pick.js';
 import { addRunOptions, runRequestFields } from '../flags/run-flags.js';
+import { deviceOption, gpuOptions } from '../flags/infer-flags.js';
 import { Progress, action, note, parseIntOption } from '../output.js';
 import { nonNegativeNumber, positiveNumber } from '../parse.js';
 import { progressLine } from '../render/run.js';
@@ -27,6 +28,9 @@ interface RunFlags extends AutoRunFlags {
   fmiHint?: string;
   fmiTimeoutS?: number;
   redisUrl?: string;
+  device: string;
+  gpus: string;
+  sessionsPerGpu?: number;
 }
 
 interface DemoFlags {
@@ -52,6 +56,9 @@ function registerRun(program: Command): void {
     .option('--retry-interval-s <s>', 'wait before the first retry; doubles each time (1 to 3600)', parseIntOption('retry-interval-s'), 1);
   addAutoOptions(run);
   addRunOptions(run, 'local', ['readAhead', 'report'])
+    .addOption(deviceOption(true))
+    .addOption(gpuOptions()[0]!)
+    .addOption(gpuOptions()[1]!)
     .option('--s3-endpoint <url>', 'S3-compatible endpoint for s3:// data or results (default: $AWS_ENDPOINT_URL_S3, else AWS)')
     .option('--aggregation <mode>', 'how results come together: storage (Summarize reads every rank object) or fmi (ranks gather to rank 0 over an FMI channel, which writes the summary; needs --concurrency >= --world-size)', 'storage')
     .option('--fmi-channel <channel>', 'fmi: tcp, redis, s3, or auto (the channel policy picks for a gather of the expected bytes) (default: auto)')
@@ -68,6 +75,7 @@ Examples:
   CAI_DEBUG=fmi cai run --data ./demo/data --out ./demo --world-size 4 --aggregation fmi --fmi-hint cheap
   cai run --data ./sdss/manifest.json --model astromae.onnx --out ./out --world-size 8 --concurrency 2 --threads 1 --run-id sdss-1
   cai run --data s3://bucket/sdss --model m.onnx --out s3://bucket --s3-endpoint http://127.0.0.1:9000 --json
+  cai run --data ./sdss --out ./out --world-size 4 --device webgpu --gpus all --batch-size 1024   # docs/gpu.md
   cai run --auto --data ./sdss --out ./out --deadline 600
   cai run --auto --data s3://bucket/sdss --out s3://bucket/cai --state-machine-arn "$CAI_STATE_MACHINE_ARN" --budget 0.5
 
@@ -86,8 +94,9 @@ worker processes and leaves the run to be resumed by the same command.
 
 Exit codes: 0 complete, 5 some ranks failed (partial results written), 2 bad flags, 3 bad data (also: the
 accounting failed, e.g. duplicate object ids), 4 missing or incompatible model, 6 --auto: nothing meets
---deadline or --budget, 7 S3 endpoint unreachable, results location full or read-only, or the run is in
-use by another coordinator, 130/143 stopped by SIGINT/SIGTERM (resumable).`,
+--deadline or --budget, 7 S3 endpoint unreachable, results location full or read-only, the run is in use
+by another coordinator, or --device cuda or webgpu where that provider or a GPU adapter is not available,
+130/143 stopped by SIGINT/SIGTERM (resumable).`,
     )
     .action(
       action(async (flags: RunFlags, cmd: Command) => {
@@ -105,7 +114,8 @@ use by another coordinator, 130/143 stopped by SIGINT/SIGTERM (resumable).`,
         const { checkAggregationRequest } = await import('../../workflow/aggregation/request.js');
         const aggregation = checkAggregationRequest(flags);
         const model = flags.model ?? (await (await import('../../model/builtin.js')).ensureBuiltinModel());
-        const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
+        const device = { device: flags.device, gpus: flags.gpus, ...(flags.sessionsPerGpu !== undefined ? { sessionsPerGpu: flags.sessionsPerGpu } : {}) };
+        const run = makeRunConfig({ ...aggregation, ...runRequestFields(flags), ...device, data: flags.data, model, out: flags.out, worldSize: flags.worldSize });
         const redisUrl = flags.redisUrl ?? process.env.CAI_REDIS_URL;
         finishRun(flags, await execute(run, flags, retry, redisUrl));
       }),

@@ -2,12 +2,16 @@
 // starts cold, loads its code once and is reused warm; it has a memory limit (V8 heap cap plus an RSS
 // watchdog) and a per-invocation timeout; a crash, timeout or memory overrun kills it and fails that
 // invocation with the error name Lambda would report. At most `concurrency` instances exist, so at most that
-// many invocations run.
+// many invocations run. Each holds a slot from 0 to concurrency - 1 for its life (a replacement takes the
+// slot of the instance it replaces), which is what pins an instance to one GPU. A run may start instances
+// ahead (`prestart`, Lambda's provisioned concurrency in kind) and tell them what they will run, so their
+// start-up and model load happen while the run is still being planned.
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { InstanceFigures, InvocationEnd, InvocationEngine, InvocationOutcome, InvocationStart, InvokeOptions } from '../backend.js';
+import type { InstanceFigures, InstanceTask, InvocationEnd, InvocationEngine, InvocationOutcome, InvocationStart, InvokeOptions } from '../backend.js';
+import type { InstanceStartup } from '../context.js';
 import { LOCAL_PROCESSES, checkComputeConfig, type LocalComputeConfig } from './config.js';
 import type { FromInstance, InstanceInfo, ToInstance } from './protocol.js';
 
@@ -44,12 +48,20 @@ export interface PoolStats {
 interface Instance {
   seq: number;
   id: string;
+  slot: number;
   proc: ChildProcess;
   pid: number;
   ready: Promise<number>;
   busy: boolean;
   invocations: number;
+  /** Fork to ready, as this process saw it. */
   initMs: number;
+  /** Of initMs, the instance's loading of its handlers' code (its own clock). */
+  codeMs: number;
+  spawnedAt: number;
+  readyAt?: number;
+  /** Started by prestart, ahead of any invocation. */
+  prestarted: boolean;
   stderrTail: string;
   /** Set once the instance is gone; its exit reason for the running invocation. */
   dead: boolean;
@@ -107,6 +119,8 @@ export class LocalProcessPool implements InvocationEngine {
   readonly backend = LOCAL_PROCESSES;
   readonly config: LocalComputeConfig & { watchdogIntervalMs: number };
   private readonly instances = new Set<Instance>();
+  /** Slots held by live instances. */
+  private readonly slots = new Set<number>();
   private readonly waiters: ((inst: Instance | Error) => void)[] = [];
   private readonly entry = entryPoint();
   private seq = 0;
@@ -146,6 +160,28 @@ export class LocalProcessPool implements InvocationEngine {
   /** Process ids of the live instances. */
   pids(): number[] {
     return [...this.instances].filter((i) => !i.dead).map((i) => i.pid);
+  }
+
+  /**
+   * Start up to `count` instances now (never beyond concurrency), before any invocation needs them; with
+   * a hint, each is told what its first invocation will be (the task and an event like it) once it is up,
+   * so its task's preparer can start the slow set-up. Their first invocations are still cold starts, and
+   * report how much of the start-up they waited for.
+   */
+  prestart(count: number, hint?: { task: InstanceTask; event: unknown }): void {
+    if (this.closed) return;
+    const n = Math.min(count, this.config.concurrency - this.liveCount());
+    for (let i = 0; i < n; i++) {
+      const inst = this.spawn(true);
+      if (!hint) continue;
+      const msg: ToInstance = { type: 'prepare', task: hint.task, payload: hint.event };
+      inst.ready.then(
+        () => {
+          if (!inst.dead && inst.proc.connected) inst.proc.send(msg, () => undefined);
+        },
+        () => undefined,
+      );
+    }
   }
 
   /** Run one invocation on a warm instance if one is idle, else on a new one (cold), else wait for one. */
@@ -193,12 +229,16 @@ export class LocalProcessPool implements InvocationEngine {
     }
   }
 
-  private spawn(): Instance {
+  private spawn(prestarted = false): Instance {
     const seq = ++this.seq;
+    let slot = 0;
+    while (this.slots.has(slot)) slot++;
+    this.slots.add(slot);
     const heap = Math.max(64, this.config.memoryMb);
+    const spawnedAt = performance.now();
     const proc = fork(this.entry.file, [], {
       execArgv: [...this.entry.execArgv, `--max-old-space-size=${heap}`],
-      env: this.instanceEnv(seq),
+      env: this.instanceEnv(seq, slot),
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
     });
@@ -206,11 +246,15 @@ export class LocalProcessPool implements InvocationEngine {
     const inst: Instance = {
       seq,
       id: `local-${seq}-pid${pid}`,
+      slot,
       proc,
       pid,
       busy: false,
       invocations: 0,
       initMs: 0,
+      codeMs: 0,
+      spawnedAt,
+      prestarted,
       stderrTail: '',
       dead: false,
       ready: Promise.resolve(0),
@@ -229,8 +273,10 @@ export class LocalProcessPool implements InvocationEngine {
       const onMessage = (m: FromInstance): void => {
         if (m.type === 'ready') {
           clearTimeout(startTimer);
-          inst.initMs = m.initMs;
-          resolve(m.initMs);
+          inst.readyAt = performance.now();
+          inst.initMs = inst.readyAt - inst.spawnedAt;
+          inst.codeMs = Math.max(0, Math.min(inst.initMs, m.initMs - m.bootMs));
+          resolve(inst.initMs);
         }
       };
       proc.on('message', onMessage);
@@ -251,8 +297,8 @@ export class LocalProcessPool implements InvocationEngine {
     return inst;
   }
 
-  private instanceEnv(seq: number): NodeJS.ProcessEnv {
-    const env: NodeJS.ProcessEnv = { ...(this.config.env ?? process.env), CAI_INSTANCE_SEQ: String(seq) };
+  private instanceEnv(seq: number, slot: number): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...(this.config.env ?? process.env), CAI_INSTANCE_SEQ: String(seq), CAI_INSTANCE_SLOT: String(slot) };
     // The handler is this pool's choice, never one inherited from the parent's environment.
     delete env.CAI_WORKER_HANDLER;
     if (this.config.handler) env.CAI_WORKER_HANDLER = `${this.config.handler.module}#${this.config.handler.name}`;
@@ -269,18 +315,27 @@ export class LocalProcessPool implements InvocationEngine {
     this.running++;
     this.counters.peakRunning = Math.max(this.counters.peakRunning, this.running);
     return new Promise((resolve, reject) => {
-      const run: Running = { id, start, t0: performance.now(), opts, resolve, reject, settled: false };
+      const dispatchedAt = performance.now();
+      const run: Running = { id, start, t0: dispatchedAt, opts, resolve, reject, settled: false };
       inst.current = run;
       for (const l of this.startListeners) l(start);
       // A failed start-up ends the invocation through onExit (the process is gone by then).
       inst.ready.then(
         (initMs) => {
           if (run.settled) return;
+          const startup: InstanceStartup = {
+            processMs: inst.initMs - inst.codeMs,
+            codeMs: inst.codeMs,
+            waitedMs: Math.max(0, (inst.readyAt ?? dispatchedAt) - Math.max(dispatchedAt, inst.spawnedAt)),
+            prestarted: inst.prestarted,
+          };
           const info: InstanceInfo = {
             id: inst.id,
             invocation: inst.invocations,
             cold,
             initMs: cold ? initMs : 0,
+            ...(cold ? { startup } : {}),
+            slot: inst.slot,
             memoryLimitMb: this.config.memoryMb,
             deadline: Date.now() + this.config.timeoutS * 1000,
           };
@@ -313,6 +368,7 @@ export class LocalProcessPool implements InvocationEngine {
 
   private onExit(inst: Instance, code: number | null, signal: NodeJS.Signals | null): void {
     inst.dead = true;
+    this.slots.delete(inst.slot);
     if (inst.watchdog) clearInterval(inst.watchdog);
     const run = inst.current;
     if (run && !run.settled) {
@@ -396,6 +452,7 @@ export class LocalProcessPool implements InvocationEngine {
     }
     await Promise.all(exits);
     this.instances.clear();
+    this.slots.clear();
   }
 }
 

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { oneLine } from '../../errors.js';
 import { peakRssBytes } from '../../util/peak-memory.js';
 import type { InstanceTask } from '../backend.js';
-import type { Handler, InvocationContext } from '../context.js';
+import type { Handler, InvocationContext, Preparer } from '../context.js';
 import type { FromInstance, ToInstance } from './protocol.js';
 
 /** Longest error message sent back over the channel. */
@@ -24,7 +24,12 @@ const MAX_MESSAGE_CHARS = 2000;
  * What this instance runs: one handler for every task when the pool names one ($CAI_WORKER_HANDLER, for
  * tests and tools), else the task handlers next to this file's tree in the same form (.ts source or built .js).
  */
-async function loadHandlers(): Promise<(task: InstanceTask) => Handler | undefined> {
+interface Handlers {
+  handler(task: InstanceTask): Handler | undefined;
+  preparer(task: InstanceTask): Preparer | undefined;
+}
+
+async function loadHandlers(): Promise<Handlers> {
   const spec = process.env.CAI_WORKER_HANDLER;
   if (spec) {
     const hash = spec.lastIndexOf('#');
@@ -35,11 +40,11 @@ async function loadHandlers(): Promise<(task: InstanceTask) => Handler | undefin
       process.stderr.write(`cai-worker: ${url} has no function "${name}"\n`);
       process.exit(2);
     }
-    return () => handler as Handler;
+    return { handler: () => handler as Handler, preparer: () => undefined };
   }
   const ext = extname(fileURLToPath(import.meta.url));
-  const { TASK_HANDLERS } = (await import(new URL(`../tasks${ext}`, import.meta.url).href)) as typeof import('../tasks.js');
-  return (task) => TASK_HANDLERS[task];
+  const { TASK_HANDLERS, TASK_PREPARERS } = (await import(new URL(`../tasks${ext}`, import.meta.url).href)) as typeof import('../tasks.js');
+  return { handler: (task) => TASK_HANDLERS[task], preparer: (task) => TASK_PREPARERS[task] };
 }
 
 function send(m: FromInstance): void {
@@ -50,6 +55,9 @@ if (!process.send) {
   process.stderr.write('cai-worker: this program is started by the local compute pool, not by hand\n');
   process.exit(2);
 }
+
+// The runtime is up; what follows is loading the handlers' code.
+const bootMs = process.uptime() * 1000;
 
 /** How often the parent pid is compared, ms: the channel closing is the main sign, this the fallback. */
 const PARENT_CHECK_MS = 200;
@@ -68,22 +76,34 @@ setInterval(() => {
   if (process.ppid !== parentPid) endNow();
 }, PARENT_CHECK_MS).unref();
 
-const handlerFor = await loadHandlers();
+const handlers = await loadHandlers();
+const slotText = process.env.CAI_INSTANCE_SLOT;
+const slot = slotText !== undefined && /^\d+$/.test(slotText) ? Number(slotText) : undefined;
 
 // Serve one invocation at a time; the pool never sends another before this one answers.
 process.on('message', (m: ToInstance) => {
+  if (m?.type === 'prepare') {
+    try {
+      handlers.preparer(m.task)?.(m.payload, { slot });
+    } catch {
+      // A hint that cannot be used changes nothing: the invocation does its own set-up.
+    }
+    return;
+  }
   if (m?.type !== 'invoke') return;
   const ctx: InvocationContext = {
     instanceId: m.instance.id,
     invocation: m.instance.invocation,
     coldStart: m.instance.cold,
     initMs: m.instance.initMs,
+    ...(m.instance.startup ? { startup: m.instance.startup } : {}),
+    slot: m.instance.slot,
     memoryLimitMb: m.instance.memoryLimitMb,
     remainingMs: () => Math.max(0, m.instance.deadline - Date.now()),
     progress: (data) => send({ type: 'progress', id: m.id, data }),
     peakRssBytes,
   };
-  const handler = handlerFor(m.task);
+  const handler = handlers.handler(m.task);
   busy = true;
   const result = handler ? handler(m.payload, ctx) : Promise.reject(new Error(`this instance serves no task "${String(m.task)}"`));
   result.finally(() => (busy = false)).catch(() => undefined);
@@ -92,4 +112,4 @@ process.on('message', (m: ToInstance) => {
     (err: unknown) => send({ type: 'error', id: m.id, errorType: err instanceof Error && err.name ? err.name : 'Error', message: oneLine(err).slice(0, MAX_MESSAGE_CHARS), maxRssBytes: peakRssBytes() }),
   );
 });
-send({ type: 'ready', initMs: process.uptime() * 1000 });
+send({ type: 'ready', initMs: process.uptime() * 1000, bootMs });

@@ -13,7 +13,7 @@ import { accountFor } from './accounting.js';
 import { runCost } from './cost.js';
 import type { SummaryInputs } from './inputs.js';
 import { mergeRankPredictions } from './merge.js';
-import { coldStartsOfResults, invocationFigures, rankDurations, rankPerformance, totalPerformance } from './performance.js';
+import { coldStartsOfResults, coldStartsSummary, invocationFigures, rankDurations, rankPerformance, totalPerformance } from './performance.js';
 import { putSummary } from './store.js';
 
 /** How the summary describes the run's aggregation setting. */
@@ -47,6 +47,7 @@ export function buildSummary(inp: SummaryInputs, merged: Predictions, mismatched
   const wallTimeS = Math.max(0, (finishedAt.getTime() - Date.parse(run.submittedAt)) / 1000);
   // Invocations: the engine's own record when it has one, else one per rank that ran.
   const invocations = invocationFigures(extras.invocations, ranThisTime, inp.reused.length, coldStartsOfResults(rows));
+  const coldStarts = coldStartsSummary(rows);
   const cost = runCost(run, { ranThisTime, initializeMs: inp.initializeMs, rankDurationsMs: rankDurations(extras.invocations, rows), summarizeMs, retries: invocations.retries });
   return {
     schemaVersion: CONTRACT_VERSION,
@@ -69,11 +70,14 @@ export function buildSummary(inp: SummaryInputs, merged: Predictions, mismatched
       timeoutS: run.timeoutS,
       toleratedFailurePercentage: run.toleratedFailurePercentage,
       backend: extras.backend ?? 'unknown',
+      device: run.device ?? 'cpu',
+      ...(run.gpus !== undefined ? { gpus: run.gpus } : {}),
+      ...(run.sessionsPerGpu !== undefined ? { sessionsPerGpu: run.sessionsPerGpu } : {}),
       aggregation: aggregationSetting(run),
     },
     dataset: { samples: plan.manifest.samples, partitions: plan.manifest.partitions, bytes: plan.manifest.bytes, labelled },
     accuracy: run.mode === 'inference' && labelled && total > 0 ? accuracyMetrics(merged.zTrue!, merged.zPred) : null,
-    performance: { total: totalPerformance(rows, total, wallTimeS), ...rankPerformance(plan, rows) },
+    performance: { ...(coldStarts ? { coldStarts } : {}), total: totalPerformance(rows, total, wallTimeS), ...rankPerformance(plan, rows) },
     invocations,
     cost,
     ranks: {
