@@ -38,14 +38,14 @@ export type OptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
  * way the project runs models: sequential execution, the given threads and execution providers, every
  * graph optimization unless told otherwise.
  */
-export function createSession(model: Uint8Array, s: SessionSettings): Promise<RuntimeSession> {
+export async function createSession(model: Uint8Array, s: SessionSettings): Promise<RuntimeSession> {
   const config: Record<string, string> = {};
   if (s.saveOptimizedTo !== undefined) config.save_model_format = 'ORT';
   if (s.useBytesInPlace) {
     config.use_ort_model_bytes_directly = '1';
     config.use_ort_model_bytes_for_initializers = '1';
   }
-  return ort.InferenceSession.create(model, {
+  const session = await ort.InferenceSession.create(model, {
     graphOptimizationLevel: s.optimization ?? 'all',
     intraOpNumThreads: s.threads,
     interOpNumThreads: s.interOpThreads ?? 1,
@@ -55,7 +55,14 @@ export function createSession(model: Uint8Array, s: SessionSettings): Promise<Ru
     // Session configuration entries ("session.<key>"), which onnxruntime-node passes through as they are.
     ...(Object.keys(config).length ? { extra: { session: config } } : {}),
   });
+  // A session that reads its bytes in place holds native pointers into `model` without keeping it alive:
+  // the bytes live exactly as long as the session object does, whoever holds it (else: a use after free).
+  if (s.useBytesInPlace) bytesInUse.set(session, model);
+  return session;
 }
+
+/** The model bytes of each session created with useBytesInPlace, alive while the session object is. */
+const bytesInUse = new WeakMap<RuntimeSession, Uint8Array>();
 
 /** The onnxruntime version sessions run on: part of what an optimized model saved by it is valid for. */
 export function runtimeVersion(): string {

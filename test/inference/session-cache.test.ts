@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { buildAstroMAEOnnx } from '../../src/model/astromae.js';
 import { BatchRunner } from '../../src/inference/batches.js';
 import { fillSessionCache, openSession } from '../../src/inference/session.js';
@@ -131,4 +133,31 @@ test('cache files stay inside the cache directory whatever the model is called, 
     assert.match(relative(dir, f), /^([0-9a-f]{40}\.(ort|json)|files\/[0-9a-f]{32}\.json)$/);
   }
   assert.throws(() => entryPath(dir, '../../etc/passwd', 'ort'), /not a cache key/);
+});
+
+test('a session over a cached entry keeps its bytes alive: only the session is kept, memory is collected, and it still runs', async () => {
+  const dir = join(tempDir('cai-ort-cache-'), 'ort');
+  await fillSessionCache(model, dir);
+  // Keep the session alone (as a caller that destructures { session } does), then collect everything else.
+  const kept = await (async () => {
+    const { session, io, device, candidate, modelName, timings } = await openSession(model, { threads: 1, cacheDir: dir });
+    return { session, io, device, candidate, modelName, timings };
+  })();
+  assert.equal(kept.timings.cache, 'hit');
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  // Garbage over the freed range, were the bytes collected.
+  const litter = Array.from({ length: 8 }, () => new Uint8Array(16 << 20).fill(0xff));
+  try {
+    const runner = new BatchRunner(kept, 4, false);
+    const r = await runner.run(input.image.slice(), input.magnitude.slice(), input.count);
+    assert.deepEqual(r.zPred, fresh.zPred);
+  } finally {
+    litter.length = 0;
+    await kept.session.release();
+  }
 });
