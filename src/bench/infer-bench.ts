@@ -443,7 +443,7 @@ function formatLimit(r: InferBenchResult): string[] {
   ];
   for (const m of models) {
     const mix = m.int8GopsPerSample > 0 ? `, ${((100 * m.int8GopsPerSample) / m.gflopsPerSample).toFixed(0)}% of it on int8` : '';
-    lines.push(`  ${m.precision}: ${m.achievedGops.toFixed(1)} G multiply-add ops/s (${m.gflopsPerSample.toFixed(3)} G per sample${mix}) = ${(100 * m.fractionOfPeak).toFixed(1)}% of the ${m.peakGops.toFixed(0)} G/s peak for this mix`);
+    lines.push(`  ${m.precision}: ${m.achievedGops.toFixed(1)} G ops/s, 2 per multiply-add (${m.gflopsPerSample.toFixed(3)} G per sample${mix}) = ${(100 * m.fractionOfPeak).toFixed(1)}% of the ${m.peakGops.toFixed(0)} G/s peak for this mix`);
   }
   return lines;
 }
