@@ -8,7 +8,7 @@
 //   where the default location (~/.cache) cannot be written is another one chosen; CAI_GPU_CACHE names one.
 // Vulkan reads these when a process creates its instance, so they are set in the process itself (native
 // code reads the process environment) and passed to the processes it starts.
-import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { homedir, tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,7 +44,12 @@ export function shaderCacheDir(env: NodeJS.ProcessEnv = process.env): string | n
 export function vulkanEnvAdditions(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
   const add: Record<string, string> = {};
   if (!env.XDG_RUNTIME_DIR) {
-    runtimeDir ??= mkdtempSync(join(tmpdir(), 'cai-xdg-runtime-'));
+    if (runtimeDir === undefined) {
+      const made = mkdtempSync(join(tmpdir(), 'cai-xdg-runtime-'));
+      runtimeDir = made;
+      // Only this process made it (the processes it starts inherit the variable): it goes when this one does.
+      process.once('exit', () => rmSync(made, { recursive: true, force: true }));
+    }
     add.XDG_RUNTIME_DIR = runtimeDir;
   }
   const cache = shaderCacheDir(env);
