@@ -12,7 +12,7 @@ import { deviceOption } from '../flags/infer-flags.js';
 import { Progress, action, emit } from '../output.js';
 import { checkOutputFile } from '../parse.js';
 import { calibrationProgressLine, renderProfile, renderRefined } from '../render/calibrate.js';
-import { readProfileFile } from './planner-inputs.js';
+import { readProfileFile } from '../flags/planner-inputs.js';
 
 interface CalibrateFlags {
   device: string;

@@ -9,7 +9,7 @@ import type { Estimate, PlanEnv, PlatformName, Settings, Workload } from '../../
 import { action, emit } from '../output.js';
 import { positiveInt, positiveNumber } from '../parse.js';
 import { formatEstimate } from '../render/plan.js';
-import { DEFAULT_PARTITION_MB, inputOptions, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
+import { DEFAULT_PARTITION_MB, inputOptions, readEnv, readWorkload, type PlannerInputFlags } from '../flags/planner-inputs.js';
 
 interface EstimateFlags extends PlannerInputFlags {
   platform: PlatformName;

@@ -14,12 +14,12 @@ import { predictionOf } from '../../planner/prediction.js';
 import { enumerateCandidates, type Candidate } from '../../planner/search.js';
 import { consistentScaleRuns, studyMeasuredPoints, studyModelledPoints } from '../../planner/study.js';
 import { crossovers, sweep, SWEEP_SIZES_GB } from '../../planner/sweep.js';
-import type { DataLocation, PlanEnv, PlatformName, Workload } from '../../planner/types.js';
+import type { DataLocation, PlanEnv, Workload } from '../../planner/types.js';
 import { writeFileAtomic } from '../../util/atomic-file.js';
 import { action, emit, Progress } from '../output.js';
 import { checkOutputDir, nonNegativeNumber, positiveNumber } from '../parse.js';
-import { formatPlan, formatSweep } from '../render/plan.js';
-import { inputOptions, readEnv, readWorkload, type PlannerInputFlags } from './planner-inputs.js';
+import { candidateJson, formatPlan, formatSweep } from '../render/plan.js';
+import { inputOptions, parsePlatforms, readEnv, readWorkload, type PlannerInputFlags } from '../flags/planner-inputs.js';
 
 interface PlanFlags extends PlannerInputFlags {
   deadline?: number;
@@ -86,18 +86,6 @@ deadline or budget.`,
         if (failure) throw failure;
       }),
     );
-}
-
-export function parsePlatforms(list: string | undefined): PlatformName[] {
-  if (list === undefined) return [...PLATFORM_NAMES];
-  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const n of names) if (!PLATFORM_NAMES.includes(n as PlatformName)) throw new UsageError(`--platforms: unknown platform "${n}" (${PLATFORM_NAMES.join(', ')})`);
-  if (!names.length) throw new UsageError('--platforms: give at least one platform');
-  return names as PlatformName[];
-}
-
-export function candidateJson(c: Candidate): Record<string, unknown> {
-  return { platform: c.platform, label: c.label, settings: c.settings, wall_s: c.wall_s, cost_usd: c.cost_usd, pareto: c.pareto, feasible: c.feasible, infeasible: c.infeasible, invocations: c.invocations, waves: c.waves, wall_parts: c.wallParts, cost_arithmetic: c.cost.arithmetic };
 }
 
 function planJson(w: Workload, env: PlanEnv, candidates: Candidate[], pick: ReturnType<typeof pickCandidate> | undefined, f: PlanFlags): Record<string, unknown> {

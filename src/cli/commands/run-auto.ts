@@ -17,8 +17,8 @@ import type { RunConfig, Summary } from '../../workflow/contracts.js';
 import type { RunRequestFlags } from '../flags/run-flags.js';
 import { emit, note } from '../output.js';
 import { commandsFor, predictedVsMeasured, renderAutoCommands } from '../render/auto.js';
-import { candidateJson, parsePlatforms } from './plan.js';
-import { readEnv, readWorkload } from './planner-inputs.js';
+import { candidateJson } from '../render/plan.js';
+import { parsePlatforms, readEnv, readWorkload } from '../flags/planner-inputs.js';
 
 export interface AutoRunFlags extends RunRequestFlags {
   out: string;

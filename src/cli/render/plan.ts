@@ -50,3 +50,8 @@ export function formatSweep(rows: readonly SweepRow[], files: string[], note?: s
   if (files.length) lines.push(`plot: ${files[0]}, ${files[1]}; rows: ${files[2]}`);
   return lines.join('\n');
 }
+
+/** One candidate as `cai plan --json` prints it (and `cai run --auto` its pick): the keys scripts rely on. */
+export function candidateJson(c: Candidate): Record<string, unknown> {
+  return { platform: c.platform, label: c.label, settings: c.settings, wall_s: c.wall_s, cost_usd: c.cost_usd, pareto: c.pareto, feasible: c.feasible, infeasible: c.infeasible, invocations: c.invocations, waves: c.waves, wall_parts: c.wallParts, cost_arithmetic: c.cost.arithmetic };
+}

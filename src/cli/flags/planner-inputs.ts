@@ -7,7 +7,8 @@ import { BYTES_PER_SAMPLE, loadCatalog, type PriceCatalog } from '../../cost/ind
 import { DataError, UsageError } from '../../errors.js';
 import { planEnv, DEFAULT_DOWNLINK_MBPS, DEFAULT_UPLINK_MBPS, LOCAL_PRICE_REFERENCE } from '../../planner/env.js';
 import { MAX_PROFILE_BYTES, PROFILE_DEVICES, defaultProfilePath, parseProfile, type Profile } from '../../planner/profile.js';
-import type { DataLocation, PlanEnv, Workload } from '../../planner/types.js';
+import type { DataLocation, PlanEnv, PlatformName, Workload } from '../../planner/types.js';
+import { PLATFORM_NAMES } from '../../planner/platforms/index.js';
 import { nonNegativeNumber, positiveInt, positiveNumber } from '../parse.js';
 
 export interface PlannerInputFlags {
@@ -144,4 +145,13 @@ export async function readEnv(f: PlannerInputFlags): Promise<{ env: PlanEnv; cat
     perSampleOverrideS: f.perSampleMs !== undefined ? f.perSampleMs / 1000 : undefined,
   });
   return { env, catalog, profileFiles: profiles.files };
+}
+
+/** --platforms: a comma-separated subset of the planner's platforms (default: all of them). */
+export function parsePlatforms(list: string | undefined): PlatformName[] {
+  if (list === undefined) return [...PLATFORM_NAMES];
+  const names = list.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) if (!PLATFORM_NAMES.includes(n as PlatformName)) throw new UsageError(`--platforms: unknown platform "${n}" (${PLATFORM_NAMES.join(', ')})`);
+  if (!names.length) throw new UsageError('--platforms: give at least one platform');
+  return names as PlatformName[];
 }
