@@ -118,8 +118,6 @@ export interface CachedOpen {
   readMs: number;
   /** onnxruntime's session creation, ms. */
   createMs: number;
-  /** Bytes the session uses in place: to be kept alive as long as the session. */
-  retain?: Uint8Array;
 }
 
 export interface CacheOpenArgs {
@@ -148,7 +146,7 @@ export async function openThroughCache(a: CacheOpenArgs): Promise<CachedOpen> {
       // Least recently used goes first when the cache is full: a hit renews the entry.
       const now = new Date();
       await utimes(entryPath(a.dir, key, 'ort'), now, now).catch(() => undefined);
-      return { session, cache: TIERS[tier].outcome, readMs, createMs: performance.now() - c0, retain: entry };
+      return { session, cache: TIERS[tier].outcome, readMs, createMs: performance.now() - c0 };
     } catch (err) {
       debug(`entry ${key} did not load (${err instanceof Error ? err.message : String(err)}); removing it`);
       await removeEntry(a.dir, key);

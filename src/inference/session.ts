@@ -51,8 +51,6 @@ export interface OpenedSession {
   /** What messages call the model: its path, or "(model bytes)". */
   modelName: string;
   timings: SessionOpenTimings;
-  /** Bytes the session reads in place (a cached ORT-format model): held here for the session's life. */
-  readonly retained?: Uint8Array;
 }
 
 export { MAX_MODEL_BYTES, checkModelFile } from '../model/model-file.js';
@@ -80,20 +78,19 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     else if (!choiceAnnounced) process.stderr.write(opened.choice + '\n');
     choiceAnnounced = true;
   }
-  const { session, timings, retained } = opened.value;
+  const { session, timings } = opened.value;
   try {
     checkModelIo(session, io, modelName);
   } catch (err) {
     await session.release();
     throw err;
   }
-  return { session, device: opened.candidate.device.name as Device, candidate: opened.candidate, io, modelName, timings, ...(retained ? { retained } : {}) };
+  return { session, device: opened.candidate.device.name as Device, candidate: opened.candidate, io, modelName, timings };
 }
 
 interface OpenedOn {
   session: RuntimeSession;
   timings: SessionOpenTimings;
-  retained?: Uint8Array;
 }
 
 /** One session on one device: DeviceUnavailable when its provider cannot load here, ModelError otherwise. */
@@ -108,7 +105,7 @@ async function openOn(
   const create = creator(device, modelName, s);
   if (s.cacheDir !== undefined && device.cachesOptimizedModel) {
     const c = await openThroughCache({ dir: s.cacheDir, model, readModel, device: device.name, create });
-    return { session: c.session, timings: { readMs: c.readMs, createMs: c.createMs, cache: c.cache }, ...(c.retain ? { retained: c.retain } : {}) };
+    return { session: c.session, timings: { readMs: c.readMs, createMs: c.createMs, cache: c.cache } };
   }
   const t0 = performance.now();
   const bytes = await readModel();
