@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { LocalProcessPool, InvocationError } from '../../src/compute/local-processes/engine.js';
 import { defaultThreadsPerInstance } from '../../src/compute/local-processes/config.js';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 
 const handler = { module: pathToFileURL(join(import.meta.dirname, 'fixtures', 'handlers.ts')).href, name: 'handle' };
 
@@ -97,7 +97,7 @@ test('an invocation past its timeout is stopped with States.Timeout', async () =
   try {
     const t0 = Date.now();
     await assert.rejects(p.invoke({ action: 'hang' }), (e: unknown) => e instanceof Error && e.name === 'States.Timeout' && /timed out after 1 s/.test(e.message));
-    assert.ok(Date.now() - t0 < scaledMs(10_000));
+    assert.ok(Date.now() - t0 < scaled(10_000));
     assert.equal(p.stats().timeouts, 1);
     assert.equal(p.pids().length, 0, 'the timed-out instance is gone');
   } finally {
@@ -166,7 +166,7 @@ test('instances, busy or idle, exit as soon as the process that owns the pool is
     const t0 = Date.now();
     owner.kill('SIGKILL');
     while (running(busy) || running(idle)) {
-      assert.ok(Date.now() - t0 < scaledMs(10_000), `instances ${[busy, idle].filter(running).join(', ')} outlived their pool's process by 10 s`);
+      assert.ok(Date.now() - t0 < scaled(10_000), `instances ${[busy, idle].filter(running).join(', ')} outlived their pool's process by 10 s`);
       await new Promise((r) => setTimeout(r, 25));
     }
   } finally {

@@ -11,7 +11,7 @@ import { openStorage, splitManifestUri } from '../../src/storage/index.js';
 import { LocalStorage } from '../../src/storage/local/local-storage.js';
 import { DataError, UnavailableError } from '../../src/errors.js';
 import { startS3, S3RVER_CREDENTIALS, type S3Fixture } from '../support/s3rver.js';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 
 let s3: S3Fixture;
 before(async () => {
@@ -83,7 +83,7 @@ test('list pages by continuation token (s3rver with the legacy cipher its tokens
     const client = recordingClient(`http://127.0.0.1:${port}`, names);
     const st = new S3Storage({ bucket: 'cai-tokens', prefix: 'l', client, pageSize: 7 });
     // The server is up once it answers; wait for that, within a deadline the suite can stretch.
-    const deadline = Date.now() + scaledMs(10_000);
+    const deadline = Date.now() + scaled(10_000);
     for (;;) {
       try {
         await st.head('probe');

@@ -15,9 +15,6 @@ export function scaled(ms: number): number {
   return Math.round(ms * TIME_SCALE);
 }
 
-/** `ms` milliseconds of deadline, scaled (the same as `scaled`, named for call sites that also use seconds). */
-export const scaledMs = scaled;
-
 /** `s` seconds of deadline, scaled, in whole seconds. */
 export function scaledS(s: number): number {
   return Math.ceil(s * TIME_SCALE);

@@ -7,14 +7,14 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { summarySchema } from '../../src/workflow/contracts.js';
 import { ExitCode } from '../../src/errors.js';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
 import { fixtureModel } from '../inference/support/onnx-fixture.js';
 import { webgpuSkipReason } from '../inference/support/webgpu.js';
 
 const root = join(import.meta.dirname, '../..');
 function caiWith(env: NodeJS.ProcessEnv, ...args: string[]): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: scaledMs(300_000), env });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, encoding: 'utf8', timeout: scaled(300_000), env });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 const cai = (...args: string[]) => caiWith(process.env, ...args);

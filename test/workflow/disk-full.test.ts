@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { ExitCode } from '../../src/errors.js';
 import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { planSchema, rankResultSchema, summarySchema } from '../../src/workflow/contracts.js';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 import { runCai, spawnCai, waitFor } from './processes.js';
 import { seededModel, tempDir, writeDataset } from './support.js';
 
@@ -130,7 +130,7 @@ test('a results directory that turns read-only mid-run: one line naming the file
     const a = spawnCai(runArgs(join(t.dir, 'data'), fs.dir, 'ro'));
     await waitFor('the first rank result', () => readdirSyncSafe(runDir).includes('rank-00000.json'), 120_000);
     // A remount is refused while a file is open for writing; the next instant it is not.
-    const deadline = Date.now() + scaledMs(10_000);
+    const deadline = Date.now() + scaled(10_000);
     while (!fs.remount('ro')) {
       if (Date.now() > deadline) throw new Error('could not remount the tmpfs read-only');
       await new Promise((r) => setTimeout(r, 10));

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 
 export const REPO = join(import.meta.dirname, '../..');
 const CLI = join(REPO, 'dist/cli/main.js');
@@ -79,9 +79,9 @@ export function workersOf(pid: number): number[] {
 /** Poll `cond` every 25 ms until it holds; fails naming `what` after `ms` (scaled). Returns the wait in ms. */
 export async function waitFor(what: string, cond: () => boolean, ms: number): Promise<number> {
   const t0 = Date.now();
-  const deadline = t0 + scaledMs(ms);
+  const deadline = t0 + scaled(ms);
   while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${scaledMs(ms)} ms waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`timed out after ${scaled(ms)} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
   return Date.now() - t0;

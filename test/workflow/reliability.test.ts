@@ -8,7 +8,7 @@ import { runLocalWorkflow } from '../../src/workflow/local-engine.js';
 import { planSchema } from '../../src/workflow/contracts.js';
 import { parsePredictionsCsv } from '../../src/inference/predictions.js';
 import { UsageError } from '../../src/errors.js';
-import { scaledMs } from '../support/time-scale.js';
+import { scaled } from '../support/time-scale.js';
 import { runConfig, seededModel, tempDir, writeDataset } from './support.js';
 
 const FAST_RETRY = { intervalSeconds: 1, backoffRate: 2, maxAttempts: 2 };
@@ -149,7 +149,7 @@ test('a rank past its timeout is stopped and reported; beyond the tolerance the 
     const run = runConfig({ runId: 'slow', data: { uri: join(t.dir, 'data'), manifestKey: 'manifest.json' }, results: { uri: t.dir }, model: { path: seededModel() }, worldSize: 1, concurrency: 1, timeoutS: 1, toleratedFailurePercentage: 0 });
     const t0 = Date.now();
     const { summary: s } = await runLocalWorkflow({ run, retry: FAST_RETRY, retryDelayMs: 50 });
-    assert.ok(Date.now() - t0 < scaledMs(30_000));
+    assert.ok(Date.now() - t0 < scaled(30_000));
     assert.equal(s.status, 'failed');
     assert.deepEqual(s.ranks.failed.map((x) => [x.rank, x.error]), [[0, 'States.Timeout']]);
     assert.match(s.ranks.failed[0]!.cause, /rank 0: timed out after 1 s/);
